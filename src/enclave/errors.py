@@ -1,0 +1,82 @@
+"""Every error enclave raises on purpose, as one tree.
+
+Each class carries the HTTP status and the OpenAI error ``type``/``code`` it maps to, so the API edge can
+translate any of them into OpenAI's error JSON in exactly one place (``enclave.api.errors``). Lower layers
+(llama.cpp, httpx, the file system) have their failures mapped into this tree where they are caught.
+"""
+
+from __future__ import annotations
+
+
+class EnclaveError(Exception):
+    """Base of every error that reaches a client; never raised itself."""
+
+    status: int = 500
+    type: str = "server_error"
+    code: str | None = None
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid; the CLI exits with status 2."""
+
+
+class InvalidRequest(EnclaveError):
+    """The request body is malformed or asks for something the target cannot do."""
+
+    status = 400
+    type = "invalid_request_error"
+
+
+class ContextLengthExceeded(InvalidRequest):
+    """The prompt (plus the requested completion) does not fit the model's context window."""
+
+    code = "context_length_exceeded"
+
+
+class ModelNotFound(EnclaveError):
+    """No configured model has the requested name or alias."""
+
+    status = 404
+    type = "invalid_request_error"
+    code = "model_not_found"
+
+
+class EngineOverloaded(EnclaveError):
+    """The engine's wait queue is full; the client should retry after ``retry_after`` seconds."""
+
+    status = 429
+    type = "rate_limit_error"
+    code = "engine_overloaded"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ModelUnavailable(EnclaveError):
+    """A configured model cannot be loaded (file missing, not downloadable offline, not a valid GGUF)."""
+
+    status = 503
+    type = "server_error"
+    code = "model_unavailable"
+
+
+class EngineFailed(EnclaveError):
+    """The engine failed while generating (llama.cpp returned an error); the request cannot complete."""
+
+    status = 500
+    type = "server_error"
+    code = "engine_error"
+
+
+class ShuttingDown(EnclaveError):
+    """The server is stopping and takes no new work."""
+
+    status = 503
+    type = "server_error"
+    code = "shutting_down"

@@ -1,0 +1,5 @@
+"""The gateway core: the request pipeline that decides where each request goes and accounts for it."""
+
+from enclave.gateway.pipeline import Answer, Gateway, InferenceCall
+
+__all__ = ["Answer", "Gateway", "InferenceCall"]

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import running_server, write_config
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_network_beyond_loopback() -> Iterator[None]:
+    """Any connection from the test process to a non-loopback address fails the test that made it."""
+    original = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]  # type: ignore[index]
+            try:
+                loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                loopback = False
+            if not loopback:
+                raise AssertionError(f"test tried to reach the network: {address}")
+        return original(self, address)
+
+    socket.socket.connect = guarded  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real server on the default model, shared by the tests that only talk HTTP to it."""
+    directory = tmp_path_factory.mktemp("server")
+    config = write_config(directory, context=1024, parallel=8, queue=16, threads=2)
+    with running_server(config, directory / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    from enclave.engines.catalog import default_model_path
+
+    return default_model_path()
