@@ -145,7 +145,7 @@ def load_settings(path: Path | None = None) -> Settings:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(str(source), exc)) from exc
-    return _resolve_relative_paths(settings, source.parent)
+    return _resolve_relative_paths(settings, source.resolve().parent)
 
 
 def _resolve_relative_paths(settings: Settings, base: Path) -> Settings:

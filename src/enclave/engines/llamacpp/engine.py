@@ -31,7 +31,11 @@ class EmbeddedGeneration:
 
     def deliver(self, item: Delta | EnclaveError) -> None:
         """Called on the scheduler thread."""
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:
+            # The consumer's event loop is gone: nobody will read this, so stop generating it.
+            self.cancel()
 
     async def __aiter__(self) -> AsyncIterator[Delta]:
         try:

@@ -1,0 +1,143 @@
+"""The enclave command, run as a user runs it: in a subprocess, reading stdin, printing to a terminal."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.servers import ENCLAVE, write_config
+
+
+def enclave(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([*ENCLAVE, *args], input=stdin, capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})}, cwd=cwd)
+
+
+@pytest.mark.parametrize("args", [[], ["serve"], ["chat"], ["models"], ["models", "list"], ["models", "show"]])
+def test_every_command_has_help(args: list[str]) -> None:
+    result = enclave(*args, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_models_list_shows_size_quantization_architecture_context(tmp_path: Path) -> None:
+    result = enclave("models", "list", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for expected in ("smollm2-135m", "llama", "Q4_1", "135M", "92.1 MB", "4096"):
+        assert expected in result.stdout, (expected, result.stdout)
+
+
+def test_models_show_by_alias_as_json(tmp_path: Path) -> None:
+    config = write_config(tmp_path, context=2048)
+    result = enclave("models", "show", "default", "--json", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["name"] == "smollm2-135m" and info["aliases"] == ["default"]
+    assert info["architecture"] == "llama" and info["quantization"] == "Q4_1"
+    assert info["context"] == 2048 and info["context_train"] == 8192
+    assert info["parameters"] > 100_000_000 and info["size_bytes"] > 90_000_000
+
+
+def test_models_show_unknown_name_fails_clearly(tmp_path: Path) -> None:
+    result = enclave("models", "show", "gpt-17", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no model named 'gpt-17'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ({"models": [{"name": "m", "path": "x.gguf", "contxt": 512}]}, "models[0].contxt: unknown key"),
+        ({"server": {"port": "eighty"}}, "server.port"),
+        ({"models": [{"name": "m", "path": "x.gguf", "parallel": 0}]}, "models[0].parallel"),
+        ({"models": [{"name": "m"}]}, "needs 'path' or 'repo'"),
+        ({"models": [{"name": "m", "repo": "org/repo"}]}, "'repo' and 'file' go together"),
+        ({"servr": {}}, "servr: unknown key"),
+    ],
+)
+def test_invalid_config_names_the_bad_key_and_exits_2(tmp_path: Path, config: dict, named: str) -> None:
+    path = tmp_path / "enclave.yaml"
+    path.write_text(yaml.safe_dump(config))
+    for command in (["serve"], ["models", "list"], ["chat"]):
+        result = enclave(*command, "--config", str(path))
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert named in " ".join(result.stderr.split()), result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_broken_yaml_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "enclave.yaml"
+    path.write_text("models: [name: {")
+    result = enclave("serve", "--config", str(path))
+    assert result.returncode == 2 and "not valid YAML" in result.stderr
+
+
+def test_config_is_found_in_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "enclave.yaml").write_text(yaml.safe_dump({"models": [{"name": "tiny", "path": "missing.gguf"}]}))
+    result = enclave("models", "show", "tiny", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "file not found" in result.stderr and str(tmp_path / "missing.gguf") in result.stderr
+
+
+def test_huggingface_model_not_cached_offline_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "enclave.yaml"
+    config.write_text(yaml.safe_dump({
+        "data_dir": str(tmp_path),
+        "models": [{"name": "qwen", "repo": "Qwen/Qwen2.5-0.5B-Instruct-GGUF", "file": "qwen2.5-0.5b-q4_0.gguf"}],
+    }))
+    result = enclave("models", "show", "qwen", "--config", str(config), env={"HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 1
+    message = " ".join(result.stderr.split())
+    assert "is not in the cache" in message and "HF_HUB_OFFLINE" in message
+
+
+def test_serve_refuses_to_listen_beyond_loopback_without_auth(tmp_path: Path) -> None:
+    result = enclave("serve", "--host", "0.0.0.0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "refusing to listen on 0.0.0.0" in " ".join(result.stderr.split())
+
+
+CHAT_SCRIPT = "Say hello to Ada.\nNow say goodbye.\n/exit\nthis line is never read\n"
+
+
+def _reference_answers(server: str) -> list[str]:
+    history: list[dict[str, str]] = []
+    answers = []
+    for line in CHAT_SCRIPT.splitlines()[:2]:
+        history.append({"role": "user", "content": line})
+        response = httpx.post(f"{server}/v1/chat/completions", timeout=60, json={
+            "model": "smollm2-135m", "messages": history, "temperature": 0, "max_tokens": 24})
+        answers.append(response.json()["choices"][0]["message"]["content"])
+        history.append({"role": "assistant", "content": answers[-1]})
+    return answers
+
+
+def test_chat_in_process_through_stdin_keeps_the_conversation(server: str, tmp_path: Path) -> None:
+    result = enclave("chat", "--temperature", "0", "--max-tokens", "24", stdin=CHAT_SCRIPT, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [a for a in _reference_answers(server)]
+
+
+def test_chat_against_a_running_server(server: str, tmp_path: Path) -> None:
+    result = enclave("chat", "--url", server, "--temperature", "0", "--max-tokens", "24", stdin=CHAT_SCRIPT,
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == _reference_answers(server)
+
+
+def test_chat_reports_errors_and_goes_on(server: str, tmp_path: Path) -> None:
+    result = enclave("chat", "--url", server, "--model", "gpt-17", stdin="hello\n", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "404" in result.stderr and "gpt-17" in result.stderr
+    from tests.servers import free_port
+
+    dead = enclave("chat", "--url", f"http://127.0.0.1:{free_port()}", stdin="hello\n", cwd=tmp_path)
+    assert dead.returncode == 0 and "cannot reach" in dead.stderr

@@ -1,0 +1,96 @@
+"""Many clients at once against one server: every stream runs to its end, and nobody cuts anybody off."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+import httpx
+import pytest
+
+MODEL = "smollm2-135m"
+TOPICS = ["the sea", "a fox", "trains", "winter", "a lighthouse", "bread", "the moon", "a clock"]
+
+
+def body(topic: str, **extra: object) -> dict:
+    return {"model": MODEL, "messages": [{"role": "user", "content": f"Write a story about {topic}."}],
+            "temperature": 0, **extra}
+
+
+async def stream_events(client: httpx.AsyncClient, payload: dict) -> list[str]:
+    async with client.stream("POST", "/v1/chat/completions", json={**payload, "stream": True}) as response:
+        assert response.status_code == 200
+        return [line[6:] async for line in response.aiter_lines() if line.startswith("data: ")]
+
+
+def texts_of(events: list[str]) -> str:
+    chunks = [json.loads(e) for e in events if e != "[DONE]"]
+    return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+
+
+def test_eight_concurrent_streams_all_complete_in_full(server: str) -> None:
+    async def run() -> list[list[str]]:
+        async with httpx.AsyncClient(base_url=server, timeout=120) as client:
+            payloads = [body(t, max_tokens=48, ignore_eos=True, stream_options={"include_usage": True})
+                        for t in TOPICS]
+            return await asyncio.gather(*(stream_events(client, p) for p in payloads))
+
+    for events in asyncio.run(run()):
+        assert events[-1] == "[DONE]"
+        usage = json.loads(events[-2])["usage"]
+        assert usage["completion_tokens"] == 48
+        finishes = [json.loads(e)["choices"][0]["finish_reason"] for e in events[:-2]]
+        assert finishes[-1] == "length" and not any(finishes[:-1])
+
+
+def test_concurrent_greedy_answers_equal_the_same_requests_alone(server: str) -> None:
+    async def run() -> tuple[list[str], list[str]]:
+        async with httpx.AsyncClient(base_url=server, timeout=120) as client:
+            payloads = [body(t, max_tokens=40) for t in TOPICS]
+            together = await asyncio.gather(*(stream_events(client, p) for p in payloads))
+            alone = [await stream_events(client, p) for p in payloads]
+            return [texts_of(e) for e in together], [texts_of(e) for e in alone]
+
+    together, alone = asyncio.run(run())
+    assert together == alone
+
+
+def _active(server: str) -> int:
+    return httpx.get(f"{server}/health", timeout=5).json()["models"][MODEL]["active_sequences"]
+
+
+def _wait_idle(server: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while _active(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _active(server) == 0
+
+
+def test_client_disconnect_mid_stream_frees_the_sequence(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=30) as client, client.stream(
+        "POST", "/v1/chat/completions", json=body("a long road", max_tokens=800, ignore_eos=True, stream=True)
+    ) as response:
+        lines = response.iter_lines()
+        received = [next(lines) for _ in range(8)]
+        assert any(line.startswith("data: ") for line in received)
+        assert _active(server) >= 1
+    # 800 tokens would take several seconds: the slot must come back long before that.
+    _wait_idle(server, 3)
+    metrics = httpx.get(f"{server}/metrics", timeout=5).text
+    assert 'status="cancelled"' in metrics
+    after = httpx.post(f"{server}/v1/chat/completions", json=body("a cat", max_tokens=5), timeout=30)
+    assert after.status_code == 200 and after.json()["choices"][0]["message"]["content"]
+
+
+def test_client_giving_up_on_a_non_streaming_request_frees_the_sequence(server: str) -> None:
+    def impatient() -> None:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(f"{server}/v1/chat/completions", json=body("a river", max_tokens=800, ignore_eos=True),
+                       timeout=httpx.Timeout(1.0, connect=5))
+
+    thread = threading.Thread(target=impatient)
+    thread.start()
+    thread.join()
+    _wait_idle(server, 3)
