@@ -94,3 +94,24 @@ def test_client_giving_up_on_a_non_streaming_request_frees_the_sequence(server: 
     thread.start()
     thread.join()
     _wait_idle(server, 3)
+
+
+def test_full_queue_is_429_with_retry_after(tmp_path) -> None:
+    import openai
+
+    from tests.servers import running_server, write_config
+
+    config = write_config(tmp_path, context=512, parallel=1, queue=0, threads=2)
+    with running_server(config, tmp_path / "server.log") as url, httpx.Client(base_url=url, timeout=60) as client:
+        with client.stream("POST", "/v1/chat/completions",
+                           json=body("a long road", max_tokens=400, ignore_eos=True, stream=True)) as running:
+            next(running.iter_lines())  # the only sequence is now taken
+            refused = client.post("/v1/chat/completions", json=body("a cat", max_tokens=5))
+            assert refused.status_code == 429
+            assert int(refused.headers["Retry-After"]) >= 1
+            assert refused.json()["error"]["code"] == "engine_overloaded"
+            sdk = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+            with pytest.raises(openai.RateLimitError):
+                sdk.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+        _wait_idle(url, 3)
+        assert client.post("/v1/chat/completions", json=body("a cat", max_tokens=5)).status_code == 200

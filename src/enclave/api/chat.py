@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -34,10 +35,12 @@ async def _chunks(answer: Answer, head: dict[str, Any], include_usage: bool) -> 
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return event({**head, "choices": [choice], **({"usage": None} if include_usage else {})})
 
+    # Every content chunk differs only in its text: format the rest once (this runs once per token).
+    before, after = chunk({"content": "\x00"}).split('"\\u0000"')
     yield chunk({"role": "assistant", "content": ""})
     async for delta in answer:
         if delta.text:
-            yield chunk({"content": delta.text})
+            yield before + json.dumps(delta.text) + after
         if delta.finish_reason is not None:
             yield chunk({}, delta.finish_reason)
     if include_usage:

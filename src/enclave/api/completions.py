@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -24,9 +25,17 @@ def _choice(text: str, finish_reason: str | None) -> dict[str, Any]:
 
 async def _chunks(answer: Answer, head: dict[str, Any], include_usage: bool) -> AsyncIterator[str]:
     extra = {"usage": None} if include_usage else {}
+
+    def chunk(text: str, finish_reason: str | None) -> str:
+        return event({**head, "choices": [_choice(text, finish_reason)], **extra})
+
+    # Every text chunk differs only in its text: format the rest once (this runs once per token).
+    before, after = chunk("\x00", None).split('"\\u0000"')
     async for delta in answer:
-        if delta.text or delta.finish_reason is not None:
-            yield event({**head, "choices": [_choice(delta.text, delta.finish_reason)], **extra})
+        if delta.finish_reason is not None:
+            yield chunk(delta.text, delta.finish_reason)
+        elif delta.text:
+            yield before + json.dumps(delta.text) + after
     if include_usage:
         yield event({**head, "choices": [], "usage": usage_body(answer.usage)})
     yield DONE

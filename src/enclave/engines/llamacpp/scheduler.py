@@ -27,6 +27,7 @@ import llama_cpp
 from enclave.config import ModelConfig
 from enclave.engines.llamacpp.model import LlamaModel
 from enclave.engines.llamacpp.sequence import Sequence, Slot, common_prefix
+from enclave.engines.llamacpp.threadpool import ThreadPool
 from enclave.errors import EngineFailed, EngineOverloaded, ModelUnavailable, ShuttingDown
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class BatchScheduler:
         self._ctx = llama_cpp.llama_init_from_model(model.ptr, params)
         if not self._ctx:
             raise ModelUnavailable(f"llama.cpp could not create a context of {params.n_ctx} tokens")
+        self._threadpool = ThreadPool(self._ctx, threads)
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._batch = llama_cpp.llama_batch_init(config.batch, 0, 1)
         self._slots = [Slot(i) for i in range(config.parallel)]
@@ -119,6 +121,7 @@ class BatchScheduler:
             self._cond.notify()
         self._thread.join()
         llama_cpp.llama_batch_free(self._batch)
+        self._threadpool.close()
         llama_cpp.llama_free(self._ctx)
 
     # --- the scheduler thread --------------------------------------------------------------------------------
