@@ -32,9 +32,9 @@ def write_config(directory: Path, **model: object) -> Path:
 
 
 @contextmanager
-def running_server(config: Path, log: Path) -> Iterator[str]:
+def running_server(config: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log.open("w") as out:
         process = subprocess.Popen(
             [*ENCLAVE, "serve", "--config", str(config), "--port", str(port)],

@@ -21,7 +21,8 @@ def enclave(*args: str, stdin: str | None = None, env: dict[str, str] | None = N
                           env={**os.environ, "COLUMNS": "200", **(env or {})}, cwd=cwd)
 
 
-@pytest.mark.parametrize("args", [[], ["serve"], ["chat"], ["models"], ["models", "list"], ["models", "show"]])
+@pytest.mark.parametrize("args", [[], ["serve"], ["chat"], ["models"], ["models", "list"], ["models", "show"],
+                                  ["route"], ["route", "list"], ["route", "explain"]])
 def test_every_command_has_help(args: list[str]) -> None:
     result = enclave(*args, "--help")
     assert result.returncode == 0, result.stderr
@@ -141,3 +142,24 @@ def test_chat_reports_errors_and_goes_on(server: str, tmp_path: Path) -> None:
 
     dead = enclave("chat", "--url", f"http://127.0.0.1:{free_port()}", stdin="hello\n", cwd=tmp_path)
     assert dead.returncode == 0 and "cannot reach" in dead.stderr
+
+
+def test_route_explain_names_the_rule_targets_and_exclusions(tmp_path: Path) -> None:
+    config = tmp_path / "enclave.yaml"
+    config.write_text(yaml.safe_dump({
+        "providers": [{"name": "hosted", "base_url": "http://127.0.0.1:9/v1", "zone": "external"}],
+        "routes": [{"name": "assistant", "targets": ["hosted/gpt-4o-mini", "embedded/smollm2-135m"]}],
+        "policy": {"rules": [{"name": "no-legal", "when": {"projects": ["legal"]}, "action": "deny"}]},
+    }))
+    restricted = enclave("route", "explain", "--model", "assistant", "--data-class", "restricted", "-c", str(config))
+    assert restricted.returncode == 0, restricted.stderr
+    lines = restricted.stdout.splitlines()
+    assert "rule        sovereignty" in lines
+    assert "targets     embedded/smollm2-135m (local)" in lines
+    assert "excluded    hosted/gpt-4o-mini (external): external zone not allowed" in lines
+    public = enclave("route", "explain", "--model", "assistant", "-c", str(config))
+    assert "targets     hosted/gpt-4o-mini (external) -> embedded/smollm2-135m (local)" in public.stdout
+    denied = enclave("route", "explain", "--model", "assistant", "--project", "legal", "-c", str(config))
+    assert denied.returncode == 1 and "no-legal" in denied.stdout and "403" in denied.stdout
+    listed = enclave("route", "list", "-c", str(config))
+    assert "hosted/gpt-4o-mini (external), embedded/smollm2-135m (local)" in listed.stdout

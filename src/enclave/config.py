@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from enclave.errors import ConfigError
 
 DEFAULT_MODEL_NAME = "smollm2-135m"
+EMBEDDED_PROVIDER = "embedded"
+
+TrustZone = Literal["local", "external"]
+DataClass = Literal["public", "internal", "confidential", "restricted"]
+DATA_CLASSES: tuple[DataClass, ...] = ("public", "internal", "confidential", "restricted")
+# The sovereignty invariant: these never reach an external zone, whatever the rules say.
+NEVER_EXTERNAL: frozenset[str] = frozenset({"confidential", "restricted"})
+_NAME = r"^[A-Za-z0-9._:-]+$"
 CONFIG_ENV = "ENCLAVE_CONFIG"
 CONFIG_FILE = "enclave.yaml"
 
@@ -77,6 +85,123 @@ class ServerConfig(_Strict):
     allow_unauthenticated_remote: bool = False
 
 
+class Timeouts(_Strict):
+    """Seconds; each bounds one way an upstream can go silent, so every call ends inside a known budget."""
+
+    connect: Annotated[float, Field(gt=0)] = 5.0
+    first_token: Annotated[float, Field(gt=0)] = 60.0
+    idle: Annotated[float, Field(gt=0, description="between two chunks of a stream")] = 60.0
+
+
+class CircuitConfig(_Strict):
+    failures: Annotated[int, Field(ge=1, description="consecutive failures that open the circuit")] = 5
+    cooldown: Annotated[float, Field(gt=0, description="seconds before a probe request is let through")] = 30.0
+
+
+class ProviderConfig(_Strict):
+    """An OpenAI-compatible upstream: OpenAI, Azure-style endpoints, vLLM, llama.cpp server, Ollama, enclave."""
+
+    name: Annotated[str, Field(pattern=_NAME)]
+    base_url: Annotated[str, Field(pattern=r"^https?://")]
+    zone: TrustZone
+    # The key itself never appears in the file: only the name of the environment variable that holds it.
+    api_key_env: str | None = None
+    api_key_header: str = "Authorization"
+    headers: dict[str, str] = {}
+    query: dict[str, str] = {}
+    timeouts: Timeouts = Timeouts()
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    backoff: Annotated[float, Field(ge=0, description="first retry delay in seconds, doubled each time")] = 0.25
+    circuit: CircuitConfig = CircuitConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value == EMBEDDED_PROVIDER:
+            raise ValueError(f"{EMBEDDED_PROVIDER!r} is the built-in provider of the models: section")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _no_secrets_in_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if key.lower() in {"authorization", "api-key", "x-api-key"}:
+                raise ValueError(f"header {key!r} carries a secret: use api_key_env instead")
+        return value
+
+
+class TargetConfig(_Strict):
+    """One place a public model can be served: a provider and the model name it knows."""
+
+    provider: str
+    model: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        # "provider/model" is the short form; the model part may itself contain slashes.
+        if isinstance(value, str):
+            provider, sep, model = value.partition("/")
+            if not sep or not provider or not model:
+                raise ValueError(f"a target is 'provider/model', got {value!r}")
+            return {"provider": provider, "model": model}
+        return value
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+
+class RouteConfig(_Strict):
+    """A public model name clients use, served by its targets in order of preference."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._:/-]+$")]
+    aliases: list[str] = []
+    targets: Annotated[list[TargetConfig], Field(min_length=1)]
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name, *self.aliases]
+
+
+class RuleMatch(_Strict):
+    """Every field given must match (and); a list matches any of its items (or)."""
+
+    models: list[str] | None = None
+    projects: list[str] | None = None
+    data_classes: list[DataClass] | None = None
+    min_prompt_chars: Annotated[int | None, Field(ge=0)] = None
+    max_prompt_chars: Annotated[int | None, Field(ge=0)] = None
+
+
+class RuleConfig(_Strict):
+    name: Annotated[str, Field(pattern=_NAME)]
+    when: RuleMatch = RuleMatch()
+    action: Literal["route", "forbid_external", "require_local", "deny"]
+    target: TargetConfig | None = None
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _target_for_route(self) -> RuleConfig:
+        if (self.action == "route") != (self.target is not None):
+            raise ValueError("'target' is required for action 'route' and only allowed there")
+        return self
+
+
+class PolicyConfig(_Strict):
+    default_data_class: DataClass = "internal"
+    external_data_classes: list[DataClass] = ["public", "internal"]
+    # Where require_local sends a request whose model has no local target.
+    local_model: str | None = None
+    rules: list[RuleConfig] = []
+
+    @field_validator("external_data_classes")
+    @classmethod
+    def _sovereignty(cls, value: list[str]) -> list[str]:
+        if leaking := NEVER_EXTERNAL.intersection(value):
+            raise ValueError(f"{sorted(leaking)} data never goes to an external zone; this cannot be configured")
+        return value
+
+
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "enclave"
@@ -85,18 +210,34 @@ def _default_data_dir() -> Path:
 class Settings(_Strict):
     server: ServerConfig = ServerConfig()
     models: list[ModelConfig] = Field(default_factory=lambda: [ModelConfig(name=DEFAULT_MODEL_NAME)])
+    providers: list[ProviderConfig] = []
+    routes: list[RouteConfig] = []
+    policy: PolicyConfig = PolicyConfig()
     data_dir: Path = Field(default_factory=_default_data_dir)
 
     @model_validator(mode="after")
-    def _unique_names(self) -> Settings:
-        if not self.models:
-            raise ValueError("at least one model is needed")
+    def _consistent(self) -> Settings:
+        if not self.models and not self.routes:
+            raise ValueError("at least one model or route is needed")
         seen: set[str] = set()
-        for model in self.models:
-            for name in model.names:
-                if name in seen:
-                    raise ValueError(f"model name or alias {name!r} is used twice")
-                seen.add(name)
+        for name in [n for m in self.models for n in m.names] + [n for r in self.routes for n in r.names]:
+            if name in seen:
+                raise ValueError(f"model name or alias {name!r} is used twice")
+            seen.add(name)
+        providers = {p.name for p in self.providers}
+        if len(providers) != len(self.providers):
+            raise ValueError("provider names must be unique")
+        embedded = {m.name for m in self.models}
+        targets = [t for r in self.routes for t in r.targets]
+        targets += [r.target for r in self.policy.rules if r.target is not None]
+        for target in targets:
+            if target.provider == EMBEDDED_PROVIDER:
+                if target.model not in embedded:
+                    raise ValueError(f"target {target}: no embedded model named {target.model!r}")
+            elif target.provider not in providers:
+                raise ValueError(f"target {target}: no provider named {target.provider!r}")
+        if self.policy.local_model is not None and self.policy.local_model not in seen:
+            raise ValueError(f"policy.local_model {self.policy.local_model!r} is not a configured model")
         return self
 
 

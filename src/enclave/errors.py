@@ -80,3 +80,39 @@ class ShuttingDown(EnclaveError):
     status = 503
     type = "server_error"
     code = "shutting_down"
+
+
+class PolicyDenied(EnclaveError):
+    """The routing policy forbids this request (a deny rule, or no target its data may go to)."""
+
+    status = 403
+    type = "permission_error"
+    code = "policy_denied"
+
+
+class UpstreamFailed(EnclaveError):
+    """An upstream provider failed (refused, errored, or its stream broke off); no target could answer."""
+
+    status = 502
+    type = "server_error"
+    code = "upstream_error"
+
+    def __init__(self, message: str, *, retryable: bool = True, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class UpstreamTimeout(UpstreamFailed):
+    """An upstream did not connect, answer or continue its stream within the configured time."""
+
+    status = 504
+    code = "upstream_timeout"
+
+
+class NoTargetAvailable(EnclaveError):
+    """Every allowed target failed or has its circuit open; the message lists each attempt."""
+
+    status = 503
+    type = "server_error"
+    code = "no_target_available"

@@ -62,6 +62,15 @@ class Metrics:
             buckets=_LATENCY_BUCKETS, registry=self.registry,
         )
 
+        self.routed = Counter(
+            "enclave_routed_requests", "Requests by the target that answered and the rule that chose it.",
+            ["model", "target", "zone", "rule"], registry=self.registry,
+        )
+        self.failovers = Counter(
+            "enclave_target_failures", "Attempts that failed before the first token and were failed over.",
+            ["model", "target"], registry=self.registry,
+        )
+
     def watch_engines(self, sources: Callable[[], Iterable[tuple[str, dict[str, float]]]]) -> None:
         self.registry.register(EngineCollector(sources))
 

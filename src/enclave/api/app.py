@@ -15,12 +15,15 @@ from enclave.api.errors import install_error_handlers
 from enclave.config import Settings
 from enclave.engines.catalog import load_engines
 from enclave.gateway import Gateway
+from enclave.gateway.dispatch import Dispatcher
+from enclave.routing.policy import Router
 
 
 async def build_gateway(settings: Settings) -> Gateway:
     """Load every configured model (off the event loop: loading reads the weights) into a gateway."""
     engines = await asyncio.to_thread(load_engines, settings)
-    return Gateway(list(engines))
+    dispatcher = Dispatcher(engines, {p.name: p for p in settings.providers})
+    return Gateway(Router(settings), dispatcher)
 
 
 def create_app(settings: Settings, gateway: Gateway | None = None) -> FastAPI:

@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
+from enclave.api.context import inference_call
 from enclave.api.protocol import ChatCompletionRequest
 from enclave.api.streaming import DONE, event, parse_body, sse_response, unless_disconnected
 from enclave.engines.base import Usage
-from enclave.gateway import Answer, Gateway, InferenceCall
+from enclave.gateway import Answer, Gateway
 
 router = APIRouter()
 
@@ -49,10 +50,10 @@ async def _chunks(answer: Answer, head: dict[str, Any], include_usage: bool) -> 
 
 
 @router.post("/v1/chat/completions", response_model=None)
-async def chat_completions(request: Request) -> StreamingResponse | dict[str, Any]:
+async def chat_completions(request: Request) -> StreamingResponse | JSONResponse:
     body = await parse_body(request, ChatCompletionRequest)
     gateway: Gateway = request.app.state.gateway
-    answer = await gateway.infer(InferenceCall(body.model, body.to_engine(), "chat"))
+    answer = await gateway.infer(inference_call(request, body))
     head = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion.chunk",
@@ -61,7 +62,7 @@ async def chat_completions(request: Request) -> StreamingResponse | dict[str, An
         "system_fingerprint": None,
     }
     if body.stream:
-        return sse_response(_chunks(answer, head, body.include_usage))
+        return sse_response(_chunks(answer, head, body.include_usage), answer.headers)
 
     async def collect() -> tuple[str, str | None]:
         parts, finish = [], None
@@ -73,4 +74,5 @@ async def chat_completions(request: Request) -> StreamingResponse | dict[str, An
     text, finish_reason = await unless_disconnected(request, collect)
     message = {"role": "assistant", "content": text, "refusal": None}
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
-    return {**head, "object": "chat.completion", "choices": [choice], "usage": usage_body(answer.usage)}
+    body_out = {**head, "object": "chat.completion", "choices": [choice], "usage": usage_body(answer.usage)}
+    return JSONResponse(body_out, headers=answer.headers)

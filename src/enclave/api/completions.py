@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from enclave.api.chat import usage_body
+from enclave.api.context import inference_call
 from enclave.api.protocol import CompletionRequest
 from enclave.api.streaming import DONE, event, parse_body, sse_response, unless_disconnected
-from enclave.gateway import Answer, Gateway, InferenceCall
+from enclave.gateway import Answer, Gateway
 
 router = APIRouter()
 
@@ -42,10 +43,10 @@ async def _chunks(answer: Answer, head: dict[str, Any], include_usage: bool) -> 
 
 
 @router.post("/v1/completions", response_model=None)
-async def completions(request: Request) -> StreamingResponse | dict[str, Any]:
+async def completions(request: Request) -> StreamingResponse | JSONResponse:
     body = await parse_body(request, CompletionRequest)
     gateway: Gateway = request.app.state.gateway
-    answer = await gateway.infer(InferenceCall(body.model, body.to_engine(), "completion"))
+    answer = await gateway.infer(inference_call(request, body))
     head = {
         "id": f"cmpl-{uuid.uuid4().hex}",
         "object": "text_completion",
@@ -54,7 +55,7 @@ async def completions(request: Request) -> StreamingResponse | dict[str, Any]:
         "system_fingerprint": None,
     }
     if body.stream:
-        return sse_response(_chunks(answer, head, body.include_usage))
+        return sse_response(_chunks(answer, head, body.include_usage), answer.headers)
 
     async def collect() -> tuple[str, str | None]:
         parts, finish = [], None
@@ -64,4 +65,5 @@ async def completions(request: Request) -> StreamingResponse | dict[str, Any]:
         return "".join(parts), finish
 
     text, finish_reason = await unless_disconnected(request, collect)
-    return {**head, "choices": [_choice(text, finish_reason)], "usage": usage_body(answer.usage)}
+    body_out = {**head, "choices": [_choice(text, finish_reason)], "usage": usage_body(answer.usage)}
+    return JSONResponse(body_out, headers=answer.headers)

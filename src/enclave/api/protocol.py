@@ -131,6 +131,7 @@ class ChatCompletionRequest(_Sampling):
             max_tokens=self.max_completion_tokens or self.max_tokens,
             stop=self.stops(),
             ignore_eos=self.ignore_eos,
+            stream=self.stream,
         )
 
 
@@ -159,4 +160,5 @@ class CompletionRequest(_Sampling):
             max_tokens=self.max_tokens,
             stop=self.stops(),
             ignore_eos=self.ignore_eos,
+            stream=self.stream,
         )

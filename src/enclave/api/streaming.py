@@ -32,7 +32,7 @@ def event(payload: dict[str, Any]) -> str:
     return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
 
 
-def sse_response(events: AsyncIterator[str]) -> StreamingResponse:
+def sse_response(events: AsyncIterator[str], headers: dict[str, str]) -> StreamingResponse:
     async def guarded() -> AsyncIterator[str]:
         try:
             async for item in events:
@@ -43,7 +43,8 @@ def sse_response(events: AsyncIterator[str]) -> StreamingResponse:
 
     # Starlette cancels this generator when the client disconnects; closing it frees the engine's slot.
     return StreamingResponse(
-        guarded(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        guarded(), media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
     )
 
 

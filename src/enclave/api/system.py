@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from enclave.config import EMBEDDED_PROVIDER
 from enclave.gateway import Gateway
 
 router = APIRouter()
@@ -16,14 +17,16 @@ router = APIRouter()
 async def health(request: Request) -> dict[str, Any]:
     gateway: Gateway = request.app.state.gateway
     models = {}
-    for engine in gateway.directory.engines():
+    for target, engine in gateway.dispatcher.engines().items():
+        if target.provider != EMBEDDED_PROVIDER:
+            continue
         stats = engine.stats()
-        models[engine.info.name] = {
+        models[target.model] = {
             "status": "ok",
             "active_sequences": int(stats.get("active_sequences", 0)),
             "queue_depth": int(stats.get("queue_depth", 0)),
         }
-    return {"status": "ok", "models": models}
+    return {"status": "ok", "models": models, "providers": gateway.dispatcher.health()}
 
 
 @router.get("/metrics")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from enclave.cli import chat, models, serve
+from enclave.cli import chat, models, route, serve
 
 app = typer.Typer(
     name="enclave",
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.command()(serve.serve)
 app.command()(chat.chat)
 app.add_typer(models.app, name="models")
+app.add_typer(route.app, name="route")
 
 if __name__ == "__main__":
     app()

@@ -45,6 +45,8 @@ class GenerationRequest:
     max_tokens: int | None = None
     stop: tuple[str, ...] = ()
     ignore_eos: bool = False
+    # The client reads tokens as they come; an upstream engine may fetch a whole answer in one piece otherwise.
+    stream: bool = True
 
 
 @dataclass(frozen=True, slots=True)

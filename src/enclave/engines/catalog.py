@@ -7,11 +7,13 @@ import logging
 import os
 from pathlib import Path
 
-from enclave.config import ModelConfig, Settings
-from enclave.engines.base import ModelInfo
+from enclave.config import EMBEDDED_PROVIDER, ModelConfig, Settings
+from enclave.engines.base import Engine, ModelInfo
 from enclave.engines.llamacpp.engine import EmbeddedEngine, describe
 from enclave.engines.llamacpp.model import LlamaModel
+from enclave.engines.upstream import UpstreamEngine, UpstreamProvider
 from enclave.errors import ModelUnavailable
+from enclave.routing.table import RouteTable, Target
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +86,24 @@ def load_engine(config: ModelConfig, data_dir: Path) -> EmbeddedEngine:
     return EmbeddedEngine(config, path, source)
 
 
-def load_engines(settings: Settings) -> list[EmbeddedEngine]:
-    engines: list[EmbeddedEngine] = []
+def load_engines(settings: Settings) -> dict[Target, Engine]:
+    """An engine for every target the configuration can route to: embedded models and upstream models."""
+    table = RouteTable(settings)
+    engines: dict[Target, Engine] = {}
     try:
         for config in settings.models:
-            engines.append(load_engine(config, settings.data_dir))
+            engines[table.target(EMBEDDED_PROVIDER, config.name)] = load_engine(config, settings.data_dir)
+        providers = {p.name: UpstreamProvider(p) for p in settings.providers}
+        wanted = [*(t for r in settings.routes for t in r.targets),
+                  *(r.target for r in settings.policy.rules if r.target is not None)]
+        for spec in wanted:
+            target = table.target(spec.provider, spec.model)
+            if target not in engines:
+                engines[target] = UpstreamEngine(providers[spec.provider], spec.model, str(target))
     except BaseException:
-        for engine in engines:
-            engine.scheduler.close()
-            engine.model.close()
+        for engine in engines.values():
+            if isinstance(engine, EmbeddedEngine):
+                engine.scheduler.close()
+                engine.model.close()
         raise
     return engines

@@ -1,7 +1,8 @@
 """The request pipeline, as a plain object a test can call without a server.
 
-Stages, in order: resolve the model → submit to its engine → account (metrics) while the answer streams.
-Authentication, limits, inspection, routing and audit join here, in that order, as they are built.
+Stages, top to bottom: route (the policy decides which targets this request may use, and why) → call (the
+first healthy target that answers, failing over before the first token) → account (metrics) while the
+answer streams. Authentication, limits, inspection and audit join here, in that order, as they are built.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
 
-from enclave.engines.base import Delta, Engine, Generation, GenerationRequest, ModelInfo, Usage
-from enclave.errors import EnclaveError
-from enclave.gateway.directory import ModelDirectory
+from enclave.config import DataClass
+from enclave.engines.base import Delta, Generation, GenerationRequest, ModelInfo, Usage
+from enclave.errors import EnclaveError, UpstreamFailed
+from enclave.gateway.dispatch import Attempt, Dispatcher
 from enclave.metrics import Metrics
+from enclave.routing.policy import RequestFacts, Router, RoutingDecision
+from enclave.routing.table import Route, Target
 
 Endpoint = Literal["chat", "completion"]
 
@@ -24,6 +28,13 @@ class InferenceCall:
     model: str
     request: GenerationRequest
     endpoint: Endpoint
+    data_class: DataClass | None = None
+    project: str | None = None
+
+    def facts(self) -> RequestFacts:
+        request = self.request
+        chars = sum(len(m.content) for m in request.messages) if request.messages else len(request.prompt or "")
+        return RequestFacts(self.model, self.data_class, self.project, chars)
 
 
 class Answer:
@@ -32,79 +43,92 @@ class Answer:
     Iterate it exactly once. Metrics record the outcome when iteration ends: completed, failed or abandoned.
     """
 
-    def __init__(self, model: str, endpoint: Endpoint, generation: Generation, metrics: Metrics,
-                 started: float) -> None:
-        self.model = model
+    def __init__(self, call: InferenceCall, decision: RoutingDecision, target: Target, attempts: list[Attempt],
+                 generation: Generation, gateway: Gateway, started: float) -> None:
+        self.decision = decision
+        self.target = target
+        self.attempts = attempts
+        self.model = target.model  # the model that actually answers, after any fallback
         self.prompt_tokens = generation.prompt_tokens
         self.usage: Usage | None = None
-        self._endpoint = endpoint
+        self._endpoint = call.endpoint
         self._generation = generation
-        self._metrics = metrics
+        self._gateway = gateway
         self._started = started
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The routing decision, for the client: where it went and which rule sent it there."""
+        return {
+            "x-enclave-route": str(self.target),
+            "x-enclave-zone": self.target.zone,
+            "x-enclave-rule": self.decision.rule,
+            "x-enclave-data-class": self.decision.data_class,
+        }
 
     async def __aiter__(self) -> AsyncIterator[Delta]:
         status = "cancelled"
         first = True
+        metrics = self._gateway.metrics
         try:
             async for delta in self._generation:
                 if first and delta.text:
                     first = False
-                    self._metrics.time_to_first_token.labels(self.model).observe(time.perf_counter() - self._started)
+                    metrics.time_to_first_token.labels(self.decision.model).observe(time.perf_counter() - self._started)
                 if delta.usage is not None:
                     self.usage = delta.usage
                     status = "ok"
                 yield delta
         except EnclaveError as exc:
             status = exc.code or exc.type
+            if isinstance(exc, UpstreamFailed):
+                self._gateway.dispatcher.record_failure(self.target, exc)
             raise
         finally:
             self._generation.cancel()
             self._account(status)
 
     def _account(self, status: str) -> None:
-        m = self._metrics
-        m.requests.labels(self.model, self._endpoint, status).inc()
-        m.latency.labels(self.model, self._endpoint).observe(time.perf_counter() - self._started)
+        m = self._gateway.metrics
+        model = self.decision.model
+        m.requests.labels(model, self._endpoint, status).inc()
+        m.latency.labels(model, self._endpoint).observe(time.perf_counter() - self._started)
         if self.usage is not None:
-            m.tokens.labels(self.model, "prompt").inc(self.usage.prompt_tokens)
-            m.tokens.labels(self.model, "completion").inc(self.usage.completion_tokens)
+            m.tokens.labels(model, "prompt").inc(self.usage.prompt_tokens)
+            m.tokens.labels(model, "completion").inc(self.usage.completion_tokens)
 
 
 class Gateway:
-    def __init__(self, engines: list[Engine], metrics: Metrics | None = None) -> None:
-        self.directory = ModelDirectory(engines)
+    def __init__(self, router: Router, dispatcher: Dispatcher, metrics: Metrics | None = None) -> None:
+        self.router = router
+        self.dispatcher = dispatcher
         self.metrics = metrics or Metrics()
-        self.metrics.watch_engines(lambda: [(e.info.name, e.stats()) for e in self.directory.engines()])
+        self.metrics.watch_engines(
+            lambda: [(t.model, e.stats()) for t, e in self.dispatcher.engines().items() if t.provider == "embedded"]
+        )
 
-    def models(self) -> list[ModelInfo]:
-        return self.directory.models()
+    def models(self) -> list[tuple[Route, ModelInfo]]:
+        """Every public model with what is known of its first target."""
+        return [(route, self.dispatcher.engine(route.targets[0]).info) for route in self.router.table.routes()]
 
     async def infer(self, call: InferenceCall) -> Answer:
-        """Run the pipeline up to the first token's request; errors here come before any output."""
+        """Run the pipeline up to the first token; every error raised here comes before any output."""
         started = time.perf_counter()
         try:
-            engine = self.directory.resolve(call.model)
+            decision = self.router.decide(call.facts())
+            target, generation, attempts = await self.dispatcher.call(decision, call.request)
         except EnclaveError as exc:
-            self.metrics.requests.labels("", call.endpoint, exc.code or exc.type).inc()
+            self.metrics.requests.labels(call.model, call.endpoint, exc.code or exc.type).inc()
             raise
-        name = engine.info.name
-        try:
-            generation = await engine.submit(call.request)
-        except EnclaveError as exc:
-            self.metrics.requests.labels(name, call.endpoint, exc.code or exc.type).inc()
-            raise
-        return Answer(name, call.endpoint, generation, self.metrics, started)
-
-    async def complete(self, call: InferenceCall) -> tuple[Answer, str, Delta]:
-        """Non-streaming convenience: the whole text and the final delta."""
-        answer = await self.infer(call)
-        parts: list[str] = []
-        final = Delta("")
-        async for delta in answer:
-            parts.append(delta.text)
-            final = delta
-        return answer, "".join(parts), final
+        self.metrics.routed.labels(decision.model, str(target), target.zone, decision.rule).inc()
+        for attempt in attempts:
+            self.metrics.failovers.labels(decision.model, str(attempt.target)).inc()
+        return Answer(call, decision, target, attempts, generation, self, started)
 
     async def close(self) -> None:
-        for engine in self.directory.engines():
-            await engine.close()
+        closed: set[int] = set()
+        for engine in self.dispatcher.engines().values():
+            closer = getattr(engine, "provider", engine)  # upstream engines share their provider's client
+            if id(closer) not in closed:
+                closed.add(id(closer))
+                await engine.close()

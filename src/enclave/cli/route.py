@@ -1,0 +1,56 @@
+"""enclave route list | explain: what the policy would do, without sending anything anywhere."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from enclave.cli.common import ConfigOption, fail, settings_or_exit
+from enclave.config import DATA_CLASSES
+from enclave.errors import EnclaveError
+from enclave.routing.policy import RequestFacts, Router
+
+app = typer.Typer(help="Inspect routes and the routing policy.", no_args_is_help=True)
+out = Console(highlight=False)
+
+
+@app.command("list")
+def list_routes(config: ConfigOption = None) -> None:
+    """Every public model name with its targets, in order, and their trust zones."""
+    router = Router(settings_or_exit(config))
+    table = Table(title="routes")
+    for column in ("model", "aliases", "targets (in order)"):
+        table.add_column(column)
+    for route in router.table.routes():
+        targets = ", ".join(f"{t} ({t.zone})" for t in route.targets)
+        table.add_row(route.name, ", ".join(route.aliases), targets)
+    out.print(table)
+
+
+@app.command("explain")
+def explain(
+    model: Annotated[str, typer.Option(help="Model name or alias the request would ask for.")],
+    data_class: Annotated[str | None, typer.Option(help=f"One of {', '.join(DATA_CLASSES)}.")] = None,
+    project: Annotated[str | None, typer.Option(help="Project the request would come from.")] = None,
+    prompt_chars: Annotated[int, typer.Option(min=0, help="Size of the prompt in characters.")] = 0,
+    config: ConfigOption = None,
+) -> None:
+    """Show which rule a request would hit, where it would go, and what was excluded and why."""
+    if data_class is not None and data_class not in DATA_CLASSES:
+        raise fail(f"data class must be one of {', '.join(DATA_CLASSES)}", code=2)
+    router = Router(settings_or_exit(config))
+    try:
+        decision = router.decide(RequestFacts(model, data_class, project, prompt_chars))  # type: ignore[arg-type]
+    except EnclaveError as exc:
+        out.print(f"[bold red]refused[/bold red] ({exc.status} {exc.code}): {exc.message}")
+        raise typer.Exit(1) from exc
+    out.print(f"model       {decision.model}")
+    out.print(f"data class  {decision.data_class}")
+    out.print(f"rule        {decision.rule}")
+    out.print(f"reason      {decision.reason}")
+    out.print("targets     " + " -> ".join(f"{t} ({t.zone})" for t in decision.targets))
+    for target, why in decision.excluded:
+        out.print(f"excluded    {target} ({target.zone}): {why}")

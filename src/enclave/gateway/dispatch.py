@@ -1,0 +1,122 @@
+"""The call stage: try the decision's targets in order, with retries, backoff and circuit breakers.
+
+Failures before the first token are invisible to the client: the next allowed target answers instead. The
+kinds of failure are treated differently: a bad request is never retried; a full engine or a too-long prompt
+moves on to the next target; connection errors, 429 and 5xx are retried in place with backoff (honouring
+Retry-After) and then failed over; a timeout is failed over at once, never retried in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+
+from enclave.config import ProviderConfig
+from enclave.engines.base import Engine, Generation, GenerationRequest
+from enclave.errors import (
+    ContextLengthExceeded,
+    EnclaveError,
+    EngineOverloaded,
+    NoTargetAvailable,
+    UpstreamFailed,
+    UpstreamTimeout,
+)
+from enclave.routing.breaker import CircuitBreaker
+from enclave.routing.policy import RoutingDecision
+from enclave.routing.table import Target
+
+# Waiting longer than this for an upstream's Retry-After is worse than answering from another target.
+_MAX_RETRY_WAIT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    target: Target
+    outcome: str
+
+
+class Dispatcher:
+    def __init__(self, engines: dict[Target, Engine], providers: dict[str, ProviderConfig]) -> None:
+        self._engines = engines
+        self._providers = providers
+        self._breakers: dict[Target, CircuitBreaker] = {}
+        for target in engines:
+            provider = providers.get(target.provider)
+            circuit = provider.circuit if provider else None
+            self._breakers[target] = CircuitBreaker(circuit.failures if circuit else 5,
+                                                    circuit.cooldown if circuit else 10.0)
+
+    def engine(self, target: Target) -> Engine:
+        return self._engines[target]
+
+    def engines(self) -> dict[Target, Engine]:
+        return dict(self._engines)
+
+    async def call(self, decision: RoutingDecision, request: GenerationRequest) -> tuple[Target, Generation,
+                                                                                          list[Attempt]]:
+        attempts: list[Attempt] = []
+        errors: list[EnclaveError] = []
+        for target in decision.targets:
+            breaker = self._breakers[target]
+            if not breaker.allow():
+                attempts.append(Attempt(target, "circuit open"))
+                continue
+            generation = await self._try(target, breaker, request, attempts, errors)
+            if generation is not None:
+                return target, generation, attempts
+        raise self._failure(decision, attempts, errors)
+
+    async def _try(self, target: Target, breaker: CircuitBreaker, request: GenerationRequest,
+                   attempts: list[Attempt], errors: list[EnclaveError]) -> Generation | None:
+        provider = self._providers.get(target.provider)
+        retries = provider.retries if provider else 0
+        for attempt in range(retries + 1):
+            try:
+                generation = await self._engines[target].submit(request)
+            except (ContextLengthExceeded, EngineOverloaded) as exc:
+                # Not the target's fault: it is healthy, just too small or too busy for this request.
+                breaker.released()
+                attempts.append(Attempt(target, exc.code or exc.type))
+                errors.append(exc)
+                return None
+            except UpstreamFailed as exc:
+                breaker.failed(exc.message)
+                attempts.append(Attempt(target, exc.message))
+                errors.append(exc)
+                if isinstance(exc, UpstreamTimeout) or not exc.retryable or attempt == retries:
+                    return None
+                if breaker.state == "open":
+                    return None
+                delay = exc.retry_after if exc.retry_after is not None else (
+                    provider.backoff * 2**attempt * (0.5 + random.random()) if provider else 0.0)
+                if delay > _MAX_RETRY_WAIT_S:
+                    return None
+                await asyncio.sleep(delay)
+            except BaseException:
+                breaker.released()
+                raise
+            else:
+                breaker.succeeded()
+                return generation
+        return None
+
+    def record_failure(self, target: Target, error: EnclaveError) -> None:
+        """A stream failed after its first token: it still counts against the target's health."""
+        self._breakers[target].failed(error.message)
+
+    @staticmethod
+    def _failure(decision: RoutingDecision, attempts: list[Attempt], errors: list[EnclaveError]) -> EnclaveError:
+        if errors and all(isinstance(e, type(errors[0])) for e in errors) and not isinstance(errors[0], UpstreamFailed):
+            return errors[-1]  # e.g. the prompt is too long for every target: say that, not "unavailable"
+        if len(attempts) == 1 and errors:
+            return errors[0]
+        tried = "; ".join(f"{a.target}: {a.outcome}" for a in attempts) or "no target"
+        return NoTargetAvailable(f"No target could answer for model '{decision.model}' ({tried}).")
+
+    def health(self) -> dict[str, dict[str, object]]:
+        out: dict[str, dict[str, object]] = {}
+        for target, breaker in self._breakers.items():
+            entry = out.setdefault(target.provider, {"zone": target.zone, "targets": {}})
+            entry["targets"][target.model] = breaker.snapshot()  # type: ignore[index]
+        return out
