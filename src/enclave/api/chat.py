@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from enclave.api.context import inference_call
 from enclave.api.protocol import ChatCompletionRequest
-from enclave.api.streaming import DONE, event, parse_body, sse_response, unless_disconnected
+from enclave.api.streaming import DONE, collect, event, parse_body, response_head, sse_response
 from enclave.engines.base import Usage
 from enclave.gateway import Answer, Gateway
 
@@ -54,24 +52,10 @@ async def chat_completions(request: Request) -> StreamingResponse | JSONResponse
     body = await parse_body(request, ChatCompletionRequest)
     gateway: Gateway = request.app.state.gateway
     answer = await gateway.infer(inference_call(request, body))
-    head = {
-        "id": f"chatcmpl-{uuid.uuid4().hex}",
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": answer.model,
-        "system_fingerprint": None,
-    }
+    head = response_head("chatcmpl", "chat.completion.chunk", answer.model)
     if body.stream:
         return sse_response(_chunks(answer, head, body.include_usage), answer.headers)
-
-    async def collect() -> tuple[str, str | None]:
-        parts, finish = [], None
-        async for delta in answer:
-            parts.append(delta.text)
-            finish = delta.finish_reason
-        return "".join(parts), finish
-
-    text, finish_reason = await unless_disconnected(request, collect)
+    text, finish_reason = await collect(request, answer)
     message = {"role": "assistant", "content": text, "refusal": None}
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
     body_out = {**head, "object": "chat.completion", "choices": [choice], "usage": usage_body(answer.usage)}

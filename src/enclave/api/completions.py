@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from enclave.api.chat import usage_body
 from enclave.api.context import inference_call
 from enclave.api.protocol import CompletionRequest
-from enclave.api.streaming import DONE, event, parse_body, sse_response, unless_disconnected
+from enclave.api.streaming import DONE, collect, event, parse_body, response_head, sse_response
 from enclave.gateway import Answer, Gateway
 
 router = APIRouter()
@@ -47,23 +45,9 @@ async def completions(request: Request) -> StreamingResponse | JSONResponse:
     body = await parse_body(request, CompletionRequest)
     gateway: Gateway = request.app.state.gateway
     answer = await gateway.infer(inference_call(request, body))
-    head = {
-        "id": f"cmpl-{uuid.uuid4().hex}",
-        "object": "text_completion",
-        "created": int(time.time()),
-        "model": answer.model,
-        "system_fingerprint": None,
-    }
+    head = response_head("cmpl", "text_completion", answer.model)
     if body.stream:
         return sse_response(_chunks(answer, head, body.include_usage), answer.headers)
-
-    async def collect() -> tuple[str, str | None]:
-        parts, finish = [], None
-        async for delta in answer:
-            parts.append(delta.text)
-            finish = delta.finish_reason
-        return "".join(parts), finish
-
-    text, finish_reason = await unless_disconnected(request, collect)
+    text, finish_reason = await collect(request, answer)
     body_out = {**head, "choices": [_choice(text, finish_reason)], "usage": usage_body(answer.usage)}
     return JSONResponse(body_out, headers=answer.headers)

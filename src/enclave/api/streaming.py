@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -13,6 +15,7 @@ from pydantic import BaseModel
 
 from enclave.api.errors import sse_error
 from enclave.errors import EnclaveError
+from enclave.gateway import Answer
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -46,6 +49,25 @@ def sse_response(events: AsyncIterator[str], headers: dict[str, str]) -> Streami
         guarded(), media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
     )
+
+
+def response_head(id_prefix: str, object_: str, model: str) -> dict[str, Any]:
+    """The fields every completion response and chunk share."""
+    return {"id": f"{id_prefix}-{uuid.uuid4().hex}", "object": object_, "created": int(time.time()), "model": model,
+            "system_fingerprint": None}
+
+
+async def collect(request: Request, answer: Answer) -> tuple[str, str | None]:
+    """A whole non-streamed answer and its finish reason; generation stops if the client hangs up first."""
+
+    async def read() -> tuple[str, str | None]:
+        parts, finish = [], None
+        async for delta in answer:
+            parts.append(delta.text)
+            finish = delta.finish_reason
+        return "".join(parts), finish
+
+    return await unless_disconnected(request, read)
 
 
 async def unless_disconnected(request: Request, work: Callable[[], Awaitable[T]]) -> T:
