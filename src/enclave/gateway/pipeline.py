@@ -52,6 +52,8 @@ class Answer:
         self.prompt_tokens = generation.prompt_tokens
         self.usage: Usage | None = None
         self._endpoint = call.endpoint
+        # Only a streamed answer has a first token the client sees; a whole answer arrives in one piece.
+        self._streamed = call.request.stream
         self._generation = generation
         self._gateway = gateway
         self._started = started
@@ -68,7 +70,7 @@ class Answer:
 
     async def __aiter__(self) -> AsyncIterator[Delta]:
         status = "cancelled"
-        first = True
+        first = self._streamed
         metrics = self._gateway.metrics
         try:
             async for delta in self._generation:

@@ -135,6 +135,7 @@ class EmbeddedEngine:
             stop=request.stop,
             ignore_eos=request.ignore_eos,
             sink=generation.deliver,
+            stream=request.stream,
         )
         generation.sequence = sequence
         try:

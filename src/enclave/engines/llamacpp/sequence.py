@@ -30,6 +30,7 @@ class Sequence:
         stop: tuple[str, ...],
         ignore_eos: bool,
         sink: Sink,
+        stream: bool = True,
     ) -> None:
         self.prompt = prompt
         self.sampler = sampler
@@ -38,6 +39,9 @@ class Sequence:
         self.stops = StopMatcher(stop)
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.sink = sink
+        # A client that does not stream gets one delta at the end: no wake-up of the event loop per token,
+        # which would take CPU from the decode threads for nothing.
+        self.held: list[str] | None = None if stream else []
         self.pending: list[int] = []  # tokens to evaluate next: the prompt's uncached tail, then each sample
         self.cached_tokens = 0
         self.generated = 0
@@ -51,13 +55,18 @@ class Sequence:
 
     def emit(self, text: str, finish_reason: FinishReason | None = None) -> None:
         if finish_reason is None:
-            if text:
+            if not text:
+                return
+            if self.held is None:
                 self.sink(Delta(text))
+            else:
+                self.held.append(text)
             return
         self.finished = True
         tail = "" if finish_reason == "stop" and self.stops.stopped else self.stops.flush()
         usage = Usage(len(self.prompt), self.generated, self.cached_tokens)
-        self.sink(Delta(text + self.decoder.decode(b"", final=True) + tail, finish_reason, usage))
+        head = "".join(self.held) if self.held else ""
+        self.sink(Delta(head + text + self.decoder.decode(b"", final=True) + tail, finish_reason, usage))
 
     def fail(self, error: EnclaveError) -> None:
         self.finished = True
