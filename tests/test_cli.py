@@ -22,7 +22,7 @@ def enclave(*args: str, stdin: str | None = None, env: dict[str, str] | None = N
 
 
 @pytest.mark.parametrize("args", [[], ["serve"], ["chat"], ["models"], ["models", "list"], ["models", "show"],
-                                  ["route"], ["route", "list"], ["route", "explain"]])
+                                  ["route"], ["route", "list"], ["route", "explain"], ["guard"], ["guard", "scan"]])
 def test_every_command_has_help(args: list[str]) -> None:
     result = enclave(*args, "--help")
     assert result.returncode == 0, result.stderr
@@ -163,3 +163,16 @@ def test_route_explain_names_the_rule_targets_and_exclusions(tmp_path: Path) -> 
     assert denied.returncode == 1 and "no-legal" in denied.stdout and "403" in denied.stdout
     listed = enclave("route", "list", "-c", str(config))
     assert "hosted/gpt-4o-mini (external), embedded/smollm2-135m (local)" in listed.stdout
+
+
+def test_guard_scan_reads_stdin_and_files_and_masks_values(tmp_path: Path) -> None:
+    text = "Refund card 4111 1111 1111 1111 for bob@example.org\n"
+    result = enclave("guard", "scan", "-", stdin=text, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "CREDIT_CARD" in result.stdout and "EMAIL_ADDRESS" in result.stdout
+    assert "4111 1111 1111 1111" not in result.stdout and "bob@example.org" not in result.stdout
+    (tmp_path / "note.txt").write_text(text)
+    as_json = json.loads(enclave("guard", "scan", str(tmp_path / "note.txt"), "--json", cwd=tmp_path).stdout)
+    assert as_json["counts"] == {"CREDIT_CARD": 1, "EMAIL_ADDRESS": 1} and as_json["data_class"] == "restricted"
+    assert "4111" not in json.dumps(as_json)
+    assert enclave("guard", "scan", str(tmp_path / "missing.txt"), cwd=tmp_path).returncode == 1

@@ -191,3 +191,22 @@ def test_upstream_key_never_appears_in_errors_health_metrics_or_logs(gateway, fa
                   httpx.get(f"{url}/health", timeout=5).text, httpx.get(f"{url}/metrics", timeout=5).text,
                   httpx.get(f"{url}/v1/models", timeout=5).text, log.read_text()]
     assert not any(SECRET in text for text in everything)
+
+
+@pytest.mark.parametrize(
+    ("secret", "entity", "data_class"),
+    [("4111 1111 1111 1111", "CREDIT_CARD", "restricted"), ("jane.roe@example.org", "EMAIL_ADDRESS", "confidential"),
+     ("MRN: 55123-B", "MEDICAL_RECORD_NUMBER", "restricted")],
+)
+def test_sensitive_data_found_by_the_guard_stays_local(gateway, fake, secret: str, entity: str,
+                                                         data_class: str) -> None:
+    url, _ = gateway
+    response = chat(url, "via-ok", f"Please file this: {secret}")
+    assert response.status_code == 200
+    assert response.headers["x-enclave-route"] == LOCAL
+    assert response.headers["x-enclave-data-class"] == data_class
+    assert response.headers["x-enclave-guard"] == f"{entity}=1"
+    assert secret not in fake.texts()
+    metrics = httpx.get(f"{url}/metrics", timeout=5).text
+    assert f'enclave_guard_findings_total{{entity_type="{entity}"}}' in metrics
+    assert secret not in metrics

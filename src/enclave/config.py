@@ -7,6 +7,7 @@ model. Unknown keys are errors, not silently ignored, so a typo cannot leave a s
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -202,6 +203,34 @@ class PolicyConfig(_Strict):
         return value
 
 
+class CustomPattern(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", description="the entity type it reports")]
+    pattern: str
+    data_class: DataClass = "confidential"
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+
+class GuardConfig(_Strict):
+    """The privacy guard. ``keep_local``: findings raise the request's data class (PCI/PHI/secrets to
+    restricted, other personal data to confidential), so the policy keeps it inside; ``block``: any finding is a
+    400 naming the entity types; ``allow``: findings are only counted."""
+
+    enabled: bool = True
+    action: Literal["keep_local", "block", "allow"] = "keep_local"
+    custom_patterns: list[CustomPattern] = []
+    deny_terms: list[str] = []
+    deny_terms_class: DataClass = "restricted"
+    entity_classes: dict[str, DataClass] = {}
+
+
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "enclave"
@@ -213,6 +242,7 @@ class Settings(_Strict):
     providers: list[ProviderConfig] = []
     routes: list[RouteConfig] = []
     policy: PolicyConfig = PolicyConfig()
+    guard: GuardConfig = GuardConfig()
     data_dir: Path = Field(default_factory=_default_data_dir)
 
     @model_validator(mode="after")

@@ -38,6 +38,12 @@ class ContextLengthExceeded(InvalidRequest):
     code = "context_length_exceeded"
 
 
+class GuardBlocked(InvalidRequest):
+    """The privacy guard found sensitive data and the policy blocks it; the message names types, never values."""
+
+    code = "sensitive_data_blocked"
+
+
 class ModelNotFound(EnclaveError):
     """No configured model has the requested name or alias."""
 

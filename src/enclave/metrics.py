@@ -71,6 +71,11 @@ class Metrics:
             ["model", "target"], registry=self.registry,
         )
 
+        self.guard_findings = Counter(
+            "enclave_guard_findings", "Sensitive values found in requests, by type (never values).",
+            ["entity_type"], registry=self.registry,
+        )
+
     def watch_engines(self, sources: Callable[[], Iterable[tuple[str, dict[str, float]]]]) -> None:
         self.registry.register(EngineCollector(sources))
 

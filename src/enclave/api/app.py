@@ -10,12 +10,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from enclave import __version__
-from enclave.api import chat, completions, models, system
+from enclave.api import chat, completions, guard, models, system
 from enclave.api.errors import install_error_handlers
 from enclave.config import Settings
 from enclave.engines.catalog import load_engines
 from enclave.gateway import Gateway
 from enclave.gateway.dispatch import Dispatcher
+from enclave.guard.scanner import Guard
 from enclave.routing.policy import Router
 
 
@@ -23,7 +24,7 @@ async def build_gateway(settings: Settings) -> Gateway:
     """Load every configured model (off the event loop: loading reads the weights) into a gateway."""
     engines = await asyncio.to_thread(load_engines, settings)
     dispatcher = Dispatcher(engines, {p.name: p for p in settings.providers})
-    return Gateway(Router(settings), dispatcher)
+    return Gateway(Router(settings), dispatcher, Guard(settings.guard))
 
 
 def create_app(settings: Settings, gateway: Gateway | None = None) -> FastAPI:
@@ -42,6 +43,6 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> FastAPI:
 
     app = FastAPI(title="enclave", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
-    for module in (chat, completions, models, system):
+    for module in (chat, completions, guard, models, system):
         app.include_router(module.router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from enclave.cli import chat, models, route, serve
+from enclave.cli import chat, guard, models, route, serve
 
 app = typer.Typer(
     name="enclave",
@@ -17,6 +17,7 @@ app.command()(serve.serve)
 app.command()(chat.chat)
 app.add_typer(models.app, name="models")
 app.add_typer(route.app, name="route")
+app.add_typer(guard.app, name="guard")
 
 if __name__ == "__main__":
     app()

@@ -1,26 +1,32 @@
 """The request pipeline, as a plain object a test can call without a server.
 
-Stages, top to bottom: route (the policy decides which targets this request may use, and why) → call (the
-first healthy target that answers, failing over before the first token) → account (metrics) while the
-answer streams. Authentication, limits, inspection and audit join here, in that order, as they are built.
+Stages, top to bottom: inspect (the guard finds sensitive data; findings raise the data class or block) →
+route (the policy decides which targets this request may use, and why) → call (the first healthy target that
+answers, failing over before the first token) → account (metrics) while the answer streams. Authentication,
+limits and audit join here, in that order, as they are built.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
 
-from enclave.config import DataClass
+from enclave.config import DATA_CLASSES, DataClass
 from enclave.engines.base import Delta, Generation, GenerationRequest, ModelInfo, Usage
-from enclave.errors import EnclaveError, UpstreamFailed
+from enclave.errors import EnclaveError, GuardBlocked, UpstreamFailed
 from enclave.gateway.dispatch import Attempt, Dispatcher
+from enclave.guard.findings import GuardReport
+from enclave.guard.scanner import Guard
 from enclave.metrics import Metrics
 from enclave.routing.policy import RequestFacts, Router, RoutingDecision
 from enclave.routing.table import Route, Target
 
 Endpoint = Literal["chat", "completion"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +50,9 @@ class Answer:
     """
 
     def __init__(self, call: InferenceCall, decision: RoutingDecision, target: Target, attempts: list[Attempt],
-                 generation: Generation, gateway: Gateway, started: float) -> None:
+                 generation: Generation, gateway: Gateway, started: float, report: GuardReport) -> None:
         self.decision = decision
+        self.report = report
         self.target = target
         self.attempts = attempts
         self.model = target.model  # the model that actually answers, after any fallback
@@ -61,12 +68,15 @@ class Answer:
     @property
     def headers(self) -> dict[str, str]:
         """The routing decision, for the client: where it went and which rule sent it there."""
-        return {
+        headers = {
             "x-enclave-route": str(self.target),
             "x-enclave-zone": self.target.zone,
             "x-enclave-rule": self.decision.rule,
             "x-enclave-data-class": self.decision.data_class,
         }
+        if self.report.counts:
+            headers["x-enclave-guard"] = self.report.summary()
+        return headers
 
     async def __aiter__(self) -> AsyncIterator[Delta]:
         status = "cancelled"
@@ -101,9 +111,11 @@ class Answer:
 
 
 class Gateway:
-    def __init__(self, router: Router, dispatcher: Dispatcher, metrics: Metrics | None = None) -> None:
+    def __init__(self, router: Router, dispatcher: Dispatcher, guard: Guard | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.router = router
         self.dispatcher = dispatcher
+        self.guard = guard
         self.metrics = metrics or Metrics()
         self.metrics.watch_engines(
             lambda: [(t.model, e.stats()) for t, e in self.dispatcher.engines().items() if t.provider == "embedded"]
@@ -117,7 +129,13 @@ class Gateway:
         """Run the pipeline up to the first token; every error raised here comes before any output."""
         started = time.perf_counter()
         try:
-            decision = self.router.decide(call.facts())
+            report = self.inspect(call)
+            facts = call.facts()
+            if report.data_class is not None and self.guard and self.guard.config.action == "keep_local":
+                declared = facts.data_class or self.router.default_data_class
+                raised = max(declared, report.data_class, key=DATA_CLASSES.index)
+                facts = dataclasses.replace(facts, data_class=raised)
+            decision = self.router.decide(facts)
             target, generation, attempts = await self.dispatcher.call(decision, call.request)
         except EnclaveError as exc:
             self.metrics.requests.labels(call.model, call.endpoint, exc.code or exc.type).inc()
@@ -125,7 +143,23 @@ class Gateway:
         self.metrics.routed.labels(decision.model, str(target), target.zone, decision.rule).inc()
         for attempt in attempts:
             self.metrics.failovers.labels(decision.model, str(attempt.target)).inc()
-        return Answer(call, decision, target, attempts, generation, self, started)
+        return Answer(call, decision, target, attempts, generation, self, started, report)
+
+    def inspect(self, call: InferenceCall) -> GuardReport:
+        """The guard's findings; a guard that cannot decide fails closed (restricted: nothing leaves)."""
+        if self.guard is None or not self.guard.config.enabled:
+            return GuardReport()
+        try:
+            report = self.guard.inspect(call.request)
+        except Exception:
+            log.exception("the privacy guard failed; treating the request as restricted")
+            report = GuardReport((), "restricted", {"GUARD_ERROR": 1})
+        for entity_type, count in report.counts.items():
+            self.metrics.guard_findings.labels(entity_type).inc(count)
+        if report.counts and self.guard.config.action == "block":
+            raise GuardBlocked(f"The request contains sensitive data ({', '.join(sorted(report.counts))}); "
+                               "this server's policy blocks it.")
+        return report
 
     async def close(self) -> None:
         closed: set[int] = set()

@@ -41,6 +41,10 @@ class Router:
         self._policy: PolicyConfig = settings.policy
         self.table = table or RouteTable(settings)
 
+    @property
+    def default_data_class(self) -> DataClass:
+        return self._policy.default_data_class
+
     def decide(self, facts: RequestFacts) -> RoutingDecision:
         route = self.table.resolve(facts.model)
         data_class = facts.data_class or self._policy.default_data_class

@@ -1,0 +1,49 @@
+"""What the guard finds, and what each kind of finding means for where the data may go."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from enclave.config import DATA_CLASSES, DataClass
+
+# Entity types the built-in recognizers report, with the data class each one implies.
+PCI = {"CREDIT_CARD": "restricted", "IBAN": "restricted"}
+PHI = {"MEDICAL_RECORD_NUMBER": "restricted", "UK_NHS_NUMBER": "restricted"}
+SECRETS = {"SECRET": "restricted"}
+PII = {
+    "US_SSN": "confidential", "EMAIL_ADDRESS": "confidential", "PHONE_NUMBER": "confidential",
+    "IP_ADDRESS": "confidential", "DATE_OF_BIRTH": "confidential",
+}
+DEFAULT_CLASSES: dict[str, DataClass] = {**PCI, **PHI, **SECRETS, **PII}  # type: ignore[dict-item]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One sensitive value: where it is, never what it is, outside the request that carried it."""
+
+    entity_type: str
+    start: int
+    end: int
+    message: int = 0  # which message (or 0 for a plain prompt)
+
+    def overlaps(self, other: Finding) -> bool:
+        return self.message == other.message and self.start < other.end and other.start < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class GuardReport:
+    findings: tuple[Finding, ...] = ()
+    data_class: DataClass | None = None  # the class the findings imply; None when nothing was found
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, findings: list[Finding], classes: dict[str, DataClass]) -> GuardReport:
+        counts = dict(Counter(f.entity_type for f in findings))
+        implied = [classes.get(t, "confidential") for t in counts]
+        data_class = max(implied, key=DATA_CLASSES.index) if implied else None
+        return cls(tuple(findings), data_class, counts)
+
+    def summary(self) -> str:
+        """Types and counts, never values: safe for logs, headers, errors and audit."""
+        return ", ".join(f"{t}={n}" for t, n in sorted(self.counts.items()))

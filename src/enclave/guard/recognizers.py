@@ -1,0 +1,199 @@
+"""Recognizers for structured identifiers: a pattern finds candidates, a validator keeps the real ones.
+
+Checksums and numbering rules come from python-stdnum and Google's phonenumbers, not hand-written code, so a
+16-digit order number that fails Luhn is not a card and 000-12-3456 is not an SSN. Every pattern is compiled
+once, at import.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+from typing import Protocol
+
+import phonenumbers
+from stdnum import iban, luhn
+from stdnum.gb import nhs
+from stdnum.us import ssn
+
+
+class Recognizer(Protocol):
+    """Finds one or more entity types in a text; yields (entity_type, start, end)."""
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]: ...
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+# Card networks by number prefix and the lengths they issue (ISO/IEC 7812 ranges as the networks publish them).
+_CARD_NETWORKS = (
+    (re.compile(r"4"), (13, 16, 19)),  # Visa
+    (re.compile(r"5[1-5]|2(?:2[2-9][1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)"), (16,)),  # Mastercard
+    (re.compile(r"3[47]"), (15,)),  # American Express
+    (re.compile(r"6(?:011|5|4[4-9]|22)"), (16, 17, 18, 19)),  # Discover
+    (re.compile(r"3(?:0[0-5]|[689])"), (14, 15, 16, 17, 18, 19)),  # Diners Club
+    (re.compile(r"35(?:2[89]|[3-8]\d)"), (16, 17, 18, 19)),  # JCB
+    (re.compile(r"62"), (16, 17, 18, 19)),  # UnionPay
+    (re.compile(r"5[06-9]|6\d"), (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro
+)
+
+
+def _is_card_number(digits: str) -> bool:
+    issued = any(prefix.match(digits) and len(digits) in lengths for prefix, lengths in _CARD_NETWORKS)
+    return issued and luhn.is_valid(digits)
+
+
+class CreditCard:
+    _pattern = re.compile(r"(?<![\w-])(?:\d[ -]?){11,18}\d(?![\w-])")
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        for m in self._pattern.finditer(text):
+            if _is_card_number(_digits(m.group())):
+                yield "CREDIT_CARD", m.start(), m.end()
+
+
+class Iban:
+    _pattern = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        for m in self._pattern.finditer(text):
+            if iban.is_valid(m.group()):
+                yield "IBAN", m.start(), m.end()
+
+
+class UsSsn:
+    # Formatted numbers anywhere; a bare nine-digit number only right after "SSN" or "social security".
+    _pattern = re.compile(
+        r"\b\d{3}([- ])\d{2}\1\d{4}\b|(?i:\b(?:ssn|social security(?: number| no\.?)?)\s*[:#]?\s*)(\d{9})\b"
+    )
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        for m in self._pattern.finditer(text):
+            start, end = (m.start(2), m.end(2)) if m.group(2) else (m.start(), m.end())
+            if ssn.is_valid(_digits(text[start:end])):
+                yield "US_SSN", start, end
+
+
+class UkNhsNumber:
+    _pattern = re.compile(r"(?i:\bnhs(?: number| no\.?)?\s*[:#]?\s*)(\d{3} ?\d{3} ?\d{4})\b")
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        for m in self._pattern.finditer(text):
+            if nhs.is_valid(_digits(m.group(1))):
+                yield "UK_NHS_NUMBER", m.start(1), m.end(1)
+
+
+class Email:
+    _pattern = re.compile(r"\b[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}\b")
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        if "@" in text:
+            for m in self._pattern.finditer(text):
+                yield "EMAIL_ADDRESS", m.start(), m.end()
+
+
+class Phone:
+    _enough_digits = re.compile(r"(?:\d\D{0,3}){7}")
+
+    def __init__(self, region: str = "US") -> None:
+        self._region = region
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        if not self._enough_digits.search(text):
+            return
+        for m in phonenumbers.PhoneNumberMatcher(text, self._region, leniency=phonenumbers.Leniency.VALID):
+            yield "PHONE_NUMBER", m.start, m.end
+
+
+class IpAddress:
+    _v4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+    # "version 1.2.3.4", "v2.0.1.7": dotted version numbers look exactly like addresses.
+    _version = re.compile(r"(?:version|release|build|\bv)\s*$", re.IGNORECASE)
+    _v6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        for pattern in (self._v4, self._v6) if ":" in text else (self._v4,):
+            for m in pattern.finditer(text):
+                try:
+                    address = ipaddress.ip_address(m.group())
+                except ValueError:
+                    continue
+                if address.is_loopback or address.is_unspecified:
+                    continue
+                if self._version.search(text, max(0, m.start() - 12), m.start()):
+                    continue
+                yield "IP_ADDRESS", m.start(), m.end()
+
+
+class Secret:
+    """API keys and tokens by their issuers' published formats, private keys, and key=value assignments."""
+
+    _pattern = re.compile(
+        r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"  # OpenAI, Anthropic
+        r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key id
+        r"|\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}"  # GitHub
+        r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"  # Slack
+        r"|\bAIza[0-9A-Za-z_-]{35}"  # Google API key
+        r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # JWT
+        r"|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z]+ )?PRIVATE KEY-----"
+        r"|(?i:\b(?:api[_-]?key|secret|token|password|passwd)\b\s*[:=]\s*)([^\s\"',;]{8,})"
+    )
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        for m in self._pattern.finditer(text):
+            start, end = (m.start(1), m.end(1)) if m.group(1) else (m.start(), m.end())
+            yield "SECRET", start, end
+
+
+_DATE = (r"(?:\d{4}-\d{2}-\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
+         r"|\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{4}"
+         r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4})")
+
+
+class DateOfBirth:
+    """A date is personal data when the text says it is a birth date."""
+
+    _pattern = re.compile(
+        rf"(?i:\b(?:born(?: on)?|date of birth|d\.?o\.?b\.?|birth ?date|birthday)\b\s*(?:is|was|:|-)?\s*)({_DATE})",
+        re.IGNORECASE,
+    )
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        for m in self._pattern.finditer(text):
+            yield "DATE_OF_BIRTH", m.start(1), m.end(1)
+
+
+class MedicalRecordNumber:
+    _pattern = re.compile(
+        r"(?i:\b(?:mrn|medical record(?: number| no\.?| #)?|patient id)\b\s*[:#]?\s*)([A-Z0-9][A-Z0-9-]{4,19})\b"
+    )
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        for m in self._pattern.finditer(text):
+            if any(c.isdigit() for c in m.group(1)):
+                yield "MEDICAL_RECORD_NUMBER", m.start(1), m.end(1)
+
+
+class Custom:
+    """Patterns and deny-list terms from enclave.yaml (project code names, employee ids, ...)."""
+
+    def __init__(self, entity_type: str, pattern: re.Pattern[str]) -> None:
+        self._type = entity_type
+        self._pattern = pattern
+
+    @classmethod
+    def terms(cls, entity_type: str, terms: list[str]) -> Custom:
+        alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+        return cls(entity_type, re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE))
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        for m in self._pattern.finditer(text):
+            yield self._type, m.start(), m.end()
+
+
+def builtin() -> list[Recognizer]:
+    return [Secret(), CreditCard(), Iban(), UsSsn(), UkNhsNumber(), Email(), Phone(), IpAddress(), DateOfBirth(),
+            MedicalRecordNumber()]

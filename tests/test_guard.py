@@ -1,0 +1,129 @@
+"""The privacy guard on real text: identifiers found and validated, look-alikes left alone."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from enclave.api.app import build_gateway
+from enclave.config import GuardConfig, Settings
+from enclave.engines.base import ChatMessage, GenerationRequest
+from enclave.errors import GuardBlocked
+from enclave.gateway import InferenceCall
+from enclave.guard.scanner import Guard
+
+GUARD = Guard(GuardConfig(custom_patterns=[{"name": "EMPLOYEE_ID", "pattern": r"\bEMP-\d{6}\b"}],
+                          deny_terms=["Project Falcon", "BLUEBIRD"]))
+
+
+def found(text: str) -> list[tuple[str, str]]:
+    return [(f.entity_type, text[f.start:f.end]) for f in GUARD.find(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Charge my Visa 4111 1111 1111 1111 please.", [("CREDIT_CARD", "4111 1111 1111 1111")]),
+        ("Amex 3782-822463-10005 on file.", [("CREDIT_CARD", "3782-822463-10005")]),
+        ("Mastercard 5555555555554444.", [("CREDIT_CARD", "5555555555554444")]),
+        ("Wire to DE89 3704 0044 0532 0130 00 today.", [("IBAN", "DE89 3704 0044 0532 0130 00")]),
+        ("IBAN GB82WEST12345698765432.", [("IBAN", "GB82WEST12345698765432")]),
+        ("Her SSN is 536-90-4399.", [("US_SSN", "536-90-4399")]),
+        ("SSN: 536904399", [("US_SSN", "536904399")]),
+        ("NHS number 943 476 5919 on the referral.", [("UK_NHS_NUMBER", "943 476 5919")]),
+        ("Reach me at jane.doe+work@example.co.uk.", [("EMAIL_ADDRESS", "jane.doe+work@example.co.uk")]),
+        ("Call (415) 555-2671 after five.", [("PHONE_NUMBER", "(415) 555-2671")]),
+        ("London office: +44 20 7946 0958.", [("PHONE_NUMBER", "+44 20 7946 0958")]),
+        ("The server at 192.168.10.24 is down.", [("IP_ADDRESS", "192.168.10.24")]),
+        ("Reach 2001:db8:85a3::8a2e:370:7334 over v6.", [("IP_ADDRESS", "2001:db8:85a3::8a2e:370:7334")]),
+        ("key sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t", [("SECRET", "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8t")]),
+        ("aws AKIAIOSFODNN7EXAMPLE here", [("SECRET", "AKIAIOSFODNN7EXAMPLE")]),
+        ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789", [("SECRET", "ghp_abcdefghijklmnopqrstuvwxyz0123456789")]),
+        ("password = hunter2hunter2", [("SECRET", "hunter2hunter2")]),
+        ("He was born on 12/03/1984 in Leeds.", [("DATE_OF_BIRTH", "12/03/1984")]),
+        ("DOB: March 4, 1990", [("DATE_OF_BIRTH", "March 4, 1990")]),
+        ("MRN: 00451-778 admitted Tuesday.", [("MEDICAL_RECORD_NUMBER", "00451-778")]),
+        ("Badge EMP-004512 expired.", [("EMPLOYEE_ID", "EMP-004512")]),
+        ("The project falcon budget and bluebird plans.", [("DENY_TERM", "project falcon"),
+                                                           ("DENY_TERM", "bluebird")]),
+    ],
+)
+def test_identifier_is_found(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Order number 4111 1111 1111 1112 shipped.",  # fails Luhn
+        "Tracking 1234567890123456.",  # fails Luhn
+        "Account DE89 3704 0044 0532 0130 01.",  # fails mod-97
+        "Not an SSN: 000-12-3456 or 666-45-6789 or 123-00-4567.",  # impossible areas and groups
+        "Call 555-0100.",  # too short to be a valid number
+        "Version 1.2.3.4 and 999.10.10.10 are not addresses; localhost is 127.0.0.1.",
+        "The meeting is on 12/03/2024.",  # a date, but nobody's birth date
+        "Email me at the usual address.",
+        "We sold 1,234,567 units in 2023 for $4,111,111.",
+        "The sk-short key and a token of 5 chars.",
+        "Chapter 12, verse 3: the ward round is at 10:30.",
+    ],
+)
+def test_look_alikes_are_not_flagged(text: str) -> None:
+    assert found(text) == []
+
+
+def test_report_gives_types_counts_and_the_implied_data_class() -> None:
+    report = GUARD.scan(["mail a@example.com and b@example.com", "card 4111111111111111"])
+    assert report.counts == {"EMAIL_ADDRESS": 2, "CREDIT_CARD": 1}
+    assert report.data_class == "restricted"
+    assert [f.message for f in report.findings] == [0, 0, 1]
+    assert GUARD.scan(["mail a@example.com"]).data_class == "confidential"
+    assert GUARD.scan(["nothing here"]).data_class is None
+    assert "a@example.com" not in report.summary()
+
+
+def test_every_message_role_is_inspected() -> None:
+    request = GenerationRequest(messages=(
+        ChatMessage("system", "Customer SSN 536-90-4399."),
+        ChatMessage("assistant", "Noted 4111 1111 1111 1111."),
+        ChatMessage("tool", "ip 10.0.0.7"),
+        ChatMessage("user", "Summarise."),
+    ))
+    assert GUARD.inspect(request).counts == {"US_SSN": 1, "CREDIT_CARD": 1, "IP_ADDRESS": 1}
+
+
+def test_block_action_refuses_naming_types_never_values() -> None:
+    settings = Settings.model_validate({"guard": {"action": "block"}})
+
+    async def run() -> None:
+        gateway = await build_gateway(settings)
+        try:
+            request = GenerationRequest(messages=(ChatMessage("user", "My card is 4111 1111 1111 1111."),))
+            with pytest.raises(GuardBlocked) as caught:
+                await gateway.infer(InferenceCall("smollm2-135m", request, "chat"))
+            assert caught.value.status == 400 and "CREDIT_CARD" in caught.value.message
+            assert "4111" not in caught.value.message
+            clean = GenerationRequest(messages=(ChatMessage("user", "Say hi."),), max_tokens=2)
+            assert [d async for d in await gateway.infer(InferenceCall("smollm2-135m", clean, "chat"))]
+        finally:
+            await gateway.close()
+
+    asyncio.run(run())
+
+
+def test_scan_endpoint_reports_types_and_positions(server: str) -> None:
+    import httpx
+
+    text = "Patient MRN: 88412-C, card 5555 5555 5555 4444."
+    response = httpx.post(f"{server}/v1/guard/scan", json={"text": text}, timeout=10)
+    assert response.status_code == 200
+    body = response.json()
+    assert [(f["type"], text[f["start"]:f["end"]]) for f in body["findings"]] == [
+        ("MEDICAL_RECORD_NUMBER", "88412-C"), ("CREDIT_CARD", "5555 5555 5555 4444")]
+    assert body["data_class"] == "restricted" and "5555" not in response.text.replace(text, "")
+    messages = httpx.post(f"{server}/v1/guard/scan", timeout=10,
+                          json={"messages": [{"role": "system", "content": "ssn 536-90-4399"}]}).json()
+    assert messages["counts"] == {"US_SSN": 1}
+    bad = httpx.post(f"{server}/v1/guard/scan", json={"text": "a", "messages": []}, timeout=10)
+    assert bad.status_code == 400
