@@ -12,6 +12,7 @@ cross-talk:
     early-close drops the connection before the first token
     midstream   streams two tokens, then drops the connection
     switch      fails with 500 while ``FakeUpstream.healthy`` is false, answers while true
+    echo        answers with the last user message, streamed three characters a chunk
 """
 
 from __future__ import annotations
@@ -62,14 +63,17 @@ class _Drop(Exception):
 
 
 def _app(fake: FakeUpstream) -> Starlette:
-    def completion(model: str, stream: bool) -> Response:
-        words = [w + " " for w in REPLY.split(" ")]
-        words[-1] = words[-1].strip()
+    def completion(model: str, stream: bool, reply: str = REPLY) -> Response:
+        if model == "echo":
+            words = [reply[i:i + 3] for i in range(0, len(reply), 3)]
+        else:
+            words = [w + " " for w in reply.split(" ")]
+            words[-1] = words[-1].strip()
         usage = {"prompt_tokens": 11, "completion_tokens": len(words), "total_tokens": 11 + len(words)}
         if not stream:
             return JSONResponse({
                 "id": "fake-1", "object": "chat.completion", "created": int(time.time()), "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY},
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply},
                              "finish_reason": "stop"}],
                 "usage": usage,
             })
@@ -112,6 +116,9 @@ def _app(fake: FakeUpstream) -> Starlette:
                 yield ""
 
             return StreamingResponse(nothing(), media_type="text/event-stream")
+        if model == "echo":
+            last = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
+            return completion(model, bool(body.get("stream")), last)
         return completion(model, bool(body.get("stream")))
 
     async def models(_: Request) -> Response:

@@ -220,11 +220,13 @@ class CustomPattern(_Strict):
 
 class GuardConfig(_Strict):
     """The privacy guard. ``keep_local``: findings raise the request's data class (PCI/PHI/secrets to
-    restricted, other personal data to confidential), so the policy keeps it inside; ``block``: any finding is a
-    400 naming the entity types; ``allow``: findings are only counted."""
+    restricted, other personal data to confidential), so the policy keeps it inside; ``pseudonymize``: a
+    request routed to an external target carries placeholders instead of the values, and the answer gets the
+    values back; ``block``: any finding is a 400 naming the entity types; ``allow``: findings are only
+    counted."""
 
     enabled: bool = True
-    action: Literal["keep_local", "block", "allow"] = "keep_local"
+    action: Literal["keep_local", "pseudonymize", "block", "allow"] = "keep_local"
     custom_patterns: list[CustomPattern] = []
     deny_terms: list[str] = []
     deny_terms_class: DataClass = "restricted"

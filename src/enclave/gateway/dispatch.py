@@ -53,8 +53,9 @@ class Dispatcher:
     def engines(self) -> dict[Target, Engine]:
         return dict(self._engines)
 
-    async def call(self, decision: RoutingDecision, request: GenerationRequest) -> tuple[Target, Generation,
-                                                                                          list[Attempt]]:
+    async def call(self, decision: RoutingDecision, request: GenerationRequest,
+                   external: GenerationRequest | None = None) -> tuple[Target, Generation, list[Attempt]]:
+        """``external``, when given, is what an external target gets instead of ``request`` (pseudonymized)."""
         attempts: list[Attempt] = []
         errors: list[EnclaveError] = []
         for target in decision.targets:
@@ -62,7 +63,8 @@ class Dispatcher:
             if not breaker.allow():
                 attempts.append(Attempt(target, "circuit open"))
                 continue
-            generation = await self._try(target, breaker, request, attempts, errors)
+            sent = external if external is not None and target.zone == "external" else request
+            generation = await self._try(target, breaker, sent, attempts, errors)
             if generation is not None:
                 return target, generation, attempts
         raise self._failure(decision, attempts, errors)

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from enclave.config import DATA_CLASSES, DataClass
-from enclave.engines.base import Delta, Generation, GenerationRequest, ModelInfo, Usage
+from enclave.engines.base import ChatMessage, Delta, Generation, GenerationRequest, ModelInfo, Usage
 from enclave.errors import EnclaveError, GuardBlocked, UpstreamFailed
 from enclave.gateway.dispatch import Attempt, Dispatcher
-from enclave.guard.findings import GuardReport
+from enclave.guard.findings import GUARD_ERROR, GuardReport
+from enclave.guard.pseudonymize import Pseudonyms, StreamRestorer
 from enclave.guard.scanner import Guard
 from enclave.metrics import Metrics
 from enclave.routing.policy import RequestFacts, Router, RoutingDecision
@@ -50,9 +51,12 @@ class Answer:
     """
 
     def __init__(self, call: InferenceCall, decision: RoutingDecision, target: Target, attempts: list[Attempt],
-                 generation: Generation, gateway: Gateway, started: float, report: GuardReport) -> None:
+                 generation: Generation, gateway: Gateway, started: float, report: GuardReport,
+                 pseudonyms: Pseudonyms | None) -> None:
         self.decision = decision
         self.report = report
+        # Only an answer from an external target was written against placeholders.
+        self._restorer = StreamRestorer(pseudonyms) if pseudonyms and target.zone == "external" else None
         self.target = target
         self.attempts = attempts
         self.model = target.model  # the model that actually answers, after any fallback
@@ -84,6 +88,11 @@ class Answer:
         metrics = self._gateway.metrics
         try:
             async for delta in self._generation:
+                if self._restorer is not None:
+                    text = self._restorer.feed(delta.text)
+                    if delta.finish_reason is not None:
+                        text += self._restorer.flush()
+                    delta = Delta(text, delta.finish_reason, delta.usage)
                 if first and delta.text:
                     first = False
                     metrics.time_to_first_token.labels(self.decision.model).observe(time.perf_counter() - self._started)
@@ -131,19 +140,35 @@ class Gateway:
         try:
             report = self.inspect(call)
             facts = call.facts()
-            if report.data_class is not None and self.guard and self.guard.config.action == "keep_local":
+            keep_local = self.guard is not None and self.guard.config.action == "keep_local"
+            if report.data_class is not None and (report.failed or keep_local):
                 declared = facts.data_class or self.router.default_data_class
                 raised = max(declared, report.data_class, key=DATA_CLASSES.index)
                 facts = dataclasses.replace(facts, data_class=raised)
             decision = self.router.decide(facts)
-            target, generation, attempts = await self.dispatcher.call(decision, call.request)
+            pseudonyms, external = self.pseudonymize(call.request, report)
+            target, generation, attempts = await self.dispatcher.call(decision, call.request, external)
         except EnclaveError as exc:
             self.metrics.requests.labels(call.model, call.endpoint, exc.code or exc.type).inc()
             raise
         self.metrics.routed.labels(decision.model, str(target), target.zone, decision.rule).inc()
         for attempt in attempts:
             self.metrics.failovers.labels(decision.model, str(attempt.target)).inc()
-        return Answer(call, decision, target, attempts, generation, self, started, report)
+        return Answer(call, decision, target, attempts, generation, self, started, report,
+                      pseudonyms if external is not None else None)
+
+    def pseudonymize(self, request: GenerationRequest, report: GuardReport
+                     ) -> tuple[Pseudonyms | None, GenerationRequest | None]:
+        """The request as an external target may see it: every finding replaced by a stable placeholder."""
+        if not report.findings or self.guard is None or self.guard.config.action != "pseudonymize":
+            return None, None
+        pseudonyms = Pseudonyms()
+        if request.messages is not None:
+            texts = pseudonyms.apply([m.content for m in request.messages], report.findings)
+            messages = tuple(ChatMessage(m.role, t) for m, t in zip(request.messages, texts, strict=True))
+            return pseudonyms, dataclasses.replace(request, messages=messages)
+        (prompt,) = pseudonyms.apply([request.prompt or ""], report.findings)
+        return pseudonyms, dataclasses.replace(request, prompt=prompt)
 
     def inspect(self, call: InferenceCall) -> GuardReport:
         """The guard's findings; a guard that cannot decide fails closed (restricted: nothing leaves)."""
@@ -153,7 +178,7 @@ class Gateway:
             report = self.guard.inspect(call.request)
         except Exception:
             log.exception("the privacy guard failed; treating the request as restricted")
-            report = GuardReport((), "restricted", {"GUARD_ERROR": 1})
+            report = GuardReport((), "restricted", {GUARD_ERROR: 1})
         for entity_type, count in report.counts.items():
             self.metrics.guard_findings.labels(entity_type).inc(count)
         if report.counts and self.guard.config.action == "block":

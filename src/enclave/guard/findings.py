@@ -15,6 +15,7 @@ PII = {
     "US_SSN": "confidential", "EMAIL_ADDRESS": "confidential", "PHONE_NUMBER": "confidential",
     "IP_ADDRESS": "confidential", "DATE_OF_BIRTH": "confidential",
 }
+GUARD_ERROR = "GUARD_ERROR"
 DEFAULT_CLASSES: dict[str, DataClass] = {**PCI, **PHI, **SECRETS, **PII}  # type: ignore[dict-item]
 
 
@@ -43,6 +44,11 @@ class GuardReport:
         implied = [classes.get(t, "confidential") for t in counts]
         data_class = max(implied, key=DATA_CLASSES.index) if implied else None
         return cls(tuple(findings), data_class, counts)
+
+    @property
+    def failed(self) -> bool:
+        """The guard could not inspect the request: it must be treated as restricted, whatever the action."""
+        return GUARD_ERROR in self.counts
 
     def summary(self) -> str:
         """Types and counts, never values: safe for logs, headers, errors and audit."""
