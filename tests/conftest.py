@@ -31,6 +31,20 @@ def no_network_beyond_loopback() -> Iterator[None]:
     socket.socket.connect = original  # type: ignore[method-assign]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Settings without a data_dir write to $XDG_DATA_HOME/enclave: a temporary one, never the user's."""
+    import os
+
+    previous = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    yield
+    if previous is None:
+        del os.environ["XDG_DATA_HOME"]
+    else:
+        os.environ["XDG_DATA_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One real server on the default model, shared by the tests that only talk HTTP to it."""
@@ -45,3 +59,12 @@ def model_path() -> Path:
     from enclave.engines.catalog import default_model_path
 
     return default_model_path()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store on each database enclave supports."""
+    from tests.stores import database
+
+    with database(request.param, tmp_path) as url:
+        yield url

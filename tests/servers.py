@@ -23,16 +23,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_config(directory: Path, **model: object) -> Path:
-    """An enclave.yaml serving the default model with the given per-model settings."""
+def write_config(directory: Path, settings: dict[str, object] | None = None, **model: object) -> Path:
+    """An enclave.yaml serving the default model with the given per-model settings (and top-level ones)."""
     path = directory / "enclave.yaml"
-    config = {"models": [{"name": "smollm2-135m", "aliases": ["default"], **model}], "data_dir": str(directory)}
+    config = {"models": [{"name": "smollm2-135m", "aliases": ["default"], **model}], "data_dir": str(directory),
+              **(settings or {})}
     path.write_text(yaml.safe_dump(config))
     return path
 
 
+def run_cli(*args: str, config: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the enclave CLI as a user would; the result's stdout and stderr are text."""
+    return subprocess.run([*ENCLAVE, *args, "--config", str(config)], input=input, capture_output=True, text=True,
+                          timeout=120)
+
+
 @contextmanager
-def running_server(config: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+def running_server(config: Path, log: Path, env: dict[str, str] | None = None,
+                   process_out: list[subprocess.Popen[bytes]] | None = None) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log.open("w") as out:
@@ -40,6 +48,8 @@ def running_server(config: Path, log: Path, env: dict[str, str] | None = None) -
             [*ENCLAVE, "serve", "--config", str(config), "--port", str(port)],
             stdout=out, stderr=subprocess.STDOUT, env=env,
         )
+    if process_out is not None:
+        process_out.append(process)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -101,9 +101,20 @@ def test_huggingface_model_not_cached_offline_is_a_clear_error(tmp_path: Path) -
 
 
 def test_serve_refuses_to_listen_beyond_loopback_without_auth(tmp_path: Path) -> None:
+    (tmp_path / "enclave.yaml").write_text(f"auth: {{mode: 'off'}}\ndata_dir: {tmp_path}\n")
     result = enclave("serve", "--host", "0.0.0.0", cwd=tmp_path)
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0" in " ".join(result.stderr.split())
+
+
+def test_auth_turns_itself_on_beyond_loopback() -> None:
+    from enclave.config import AuthConfig, Settings
+    from enclave.controls import requires_auth
+
+    auto = Settings()
+    assert not requires_auth(auto, "127.0.0.1") and not requires_auth(auto, "::1")
+    assert requires_auth(auto, "0.0.0.0") and requires_auth(auto, "10.1.2.3") and requires_auth(auto, "example.org")
+    assert requires_auth(Settings(auth=AuthConfig(mode="on")), "127.0.0.1")
 
 
 CHAT_SCRIPT = "Say hello to Ada.\nNow say goodbye.\n/exit\nthis line is never read\n"

@@ -101,10 +101,10 @@ def test_full_queue_is_429_with_retry_after(tmp_path) -> None:
 
     from tests.servers import running_server, write_config
 
-    config = write_config(tmp_path, context=512, parallel=1, queue=0, threads=2)
+    config = write_config(tmp_path, context=4096, parallel=1, queue=0, threads=2)
     with running_server(config, tmp_path / "server.log") as url, httpx.Client(base_url=url, timeout=60) as client:
         with client.stream("POST", "/v1/chat/completions",
-                           json=body("a long road", max_tokens=400, ignore_eos=True, stream=True)) as running:
+                           json=body("a long road", max_tokens=3000, ignore_eos=True, stream=True)) as running:
             next(running.iter_lines())  # the only sequence is now taken
             refused = client.post("/v1/chat/completions", json=body("a cat", max_tokens=5))
             assert refused.status_code == 429

@@ -82,7 +82,7 @@ class ModelConfig(_Strict):
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
-    # Until API keys exist, the only safe exposure is loopback: listening wider must be asked for by name.
+    # Without keys, the only safe exposure is loopback: listening wider with auth off must be asked for by name.
     allow_unauthenticated_remote: bool = False
 
 
@@ -218,6 +218,16 @@ class CustomPattern(_Strict):
         return value
 
 
+class EntitiesConfig(_Strict):
+    """Named entities (people, places, addresses, organisations). ``builtin``: word lists and patterns, no
+    model; ``spacy``/``presidio``: that library's English model, when installed; ``none``: off."""
+
+    backend: Literal["builtin", "spacy", "presidio", "none"] = "builtin"
+    types: list[Literal["PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"]] = [
+        "PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"]
+    spacy_model: str = "en_core_web_sm"  # an installed package name or a model directory, never downloaded
+
+
 class GuardConfig(_Strict):
     """The privacy guard. ``keep_local``: findings raise the request's data class (PCI/PHI/secrets to
     restricted, other personal data to confidential), so the policy keeps it inside; ``pseudonymize``: a
@@ -226,11 +236,68 @@ class GuardConfig(_Strict):
     counted."""
 
     enabled: bool = True
+    entities: EntitiesConfig = EntitiesConfig()
     action: Literal["keep_local", "pseudonymize", "block", "allow"] = "keep_local"
     custom_patterns: list[CustomPattern] = []
     deny_terms: list[str] = []
     deny_terms_class: DataClass = "restricted"
     entity_classes: dict[str, DataClass] = {}
+
+
+class StoreConfig(_Strict):
+    """Where keys, projects, usage and the audit log live: SQLite in the data folder unless a URL is given."""
+
+    # e.g. postgresql+psycopg://enclave@db.internal/enclave; a password belongs in url_env, not in the file.
+    url: str | None = None
+    url_env: str | None = None
+
+
+class AuthConfig(_Strict):
+    # auto: keys are required as soon as the server listens beyond loopback.
+    mode: Literal["auto", "on", "off"] = "auto"
+    # A key's record is re-read at most this often per process; revocation through this server is immediate.
+    cache_seconds: Annotated[float, Field(ge=0)] = 1.0
+
+
+class LimitsConfig(_Strict):
+    """Requests and tokens per minute; a key's own limits nest inside its project's and the tightest wins."""
+
+    # memory: this process only (one replica); redis: shared by every replica.
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    key_rpm: Annotated[int | None, Field(ge=1, description="default for keys without their own")] = None
+    key_tpm: Annotated[int | None, Field(ge=1)] = None
+
+
+class LedgerConfig(_Strict):
+    """Usage rows and audit entries are written in batches, off the request path."""
+
+    flush_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    batch: Annotated[int, Field(ge=1)] = 1000
+    # Rows waiting while the database is unreachable; beyond this, new requests are refused (503), not lost.
+    max_pending: Annotated[int, Field(ge=100)] = 100_000
+
+
+class AuditConfig(_Strict):
+    # Signed checkpoints (chain head and length) go to a file the database writer cannot rewrite.
+    checkpoint_file: Path | None = None
+    checkpoint_seconds: Annotated[float, Field(ge=0)] = 60.0
+    # HMAC key for checkpoints; unset: a random key kept in the data folder (mode 0600).
+    signing_key_env: str = "ENCLAVE_AUDIT_KEY"
+
+
+class TokenPrice(_Strict):
+    input: Annotated[float, Field(ge=0, description="per 1M prompt tokens")]
+    output: Annotated[float, Field(ge=0, description="per 1M completion tokens")]
+
+
+class PricesConfig(_Strict):
+    """The price sheet: per-token prices by target ('provider/model'), hourly infrastructure cost by provider
+    (for the embedded engine: 'embedded'), spread over the busy time each request measurably used."""
+
+    currency: str = "USD"
+    tokens: dict[str, TokenPrice] = {}
+    hourly: dict[str, Annotated[float, Field(ge=0)]] = {}
 
 
 def _default_data_dir() -> Path:
@@ -245,6 +312,12 @@ class Settings(_Strict):
     routes: list[RouteConfig] = []
     policy: PolicyConfig = PolicyConfig()
     guard: GuardConfig = GuardConfig()
+    store: StoreConfig = StoreConfig()
+    auth: AuthConfig = AuthConfig()
+    limits: LimitsConfig = LimitsConfig()
+    ledger: LedgerConfig = LedgerConfig()
+    audit: AuditConfig = AuditConfig()
+    prices: PricesConfig = PricesConfig()
     data_dir: Path = Field(default_factory=_default_data_dir)
 
     @model_validator(mode="after")

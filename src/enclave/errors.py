@@ -15,10 +15,11 @@ class EnclaveError(Exception):
     type: str = "server_error"
     code: str | None = None
 
-    def __init__(self, message: str, *, param: str | None = None) -> None:
+    def __init__(self, message: str, *, param: str | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        self.headers = headers or {}
 
 
 class ConfigError(Exception):
@@ -60,7 +61,7 @@ class EngineOverloaded(EnclaveError):
     code = "engine_overloaded"
 
     def __init__(self, message: str, *, retry_after: int = 1) -> None:
-        super().__init__(message)
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
 
 
@@ -122,3 +123,57 @@ class NoTargetAvailable(EnclaveError):
     status = 503
     type = "server_error"
     code = "no_target_available"
+
+
+class AuthenticationFailed(EnclaveError):
+    """No key, an unknown key, or a revoked or expired one. The message never repeats the key."""
+
+    status = 401
+    type = "invalid_request_error"
+    code = "invalid_api_key"
+
+
+class PermissionDenied(EnclaveError):
+    """A valid key whose role or project does not allow this endpoint or model."""
+
+    status = 403
+    type = "permission_error"
+    code = "forbidden"
+
+
+class RateLimited(EnclaveError):
+    """A requests- or tokens-per-minute limit of the key or its project is reached."""
+
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+
+class BudgetExceeded(EnclaveError):
+    """The project's monthly budget is spent and its policy blocks further requests."""
+
+    status = 429
+    type = "insufficient_quota"
+    code = "insufficient_quota"
+
+
+class NotFound(EnclaveError):
+    """An admin resource (key, project) that does not exist."""
+
+    status = 404
+    type = "invalid_request_error"
+    code = "not_found"
+
+
+class Conflict(EnclaveError):
+    status = 409
+    type = "invalid_request_error"
+    code = "conflict"
+
+
+class StoreUnavailable(EnclaveError):
+    """The database or the limits store cannot be reached; requests are refused rather than left unaccounted."""
+
+    status = 503
+    type = "server_error"
+    code = "store_unavailable"

@@ -10,9 +10,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from enclave import __version__
-from enclave.api import chat, completions, guard, models, system
+from enclave.api import admin, chat, completions, guard, models, system
 from enclave.api.errors import install_error_handlers
 from enclave.config import Settings
+from enclave.controls import open_controls, requires_auth
 from enclave.engines.catalog import load_engines
 from enclave.gateway import Gateway
 from enclave.gateway.dispatch import Dispatcher
@@ -20,20 +21,26 @@ from enclave.guard.scanner import Guard
 from enclave.routing.policy import Router
 
 
-async def build_gateway(settings: Settings) -> Gateway:
-    """Load every configured model (off the event loop: loading reads the weights) into a gateway."""
+async def build_gateway(settings: Settings, auth_required: bool = False) -> Gateway:
+    """Open the store and load every configured model (both off the event loop) into a gateway."""
+    controls = await asyncio.to_thread(open_controls, settings, auth_required)
     engines = await asyncio.to_thread(load_engines, settings)
     dispatcher = Dispatcher(engines, {p.name: p for p in settings.providers})
-    return Gateway(Router(settings), dispatcher, Guard(settings.guard))
+    controls.accounting.recorder.start()  # type: ignore[union-attr]
+    return Gateway(Router(settings), dispatcher, Guard(settings.guard), access=controls.access,
+                   accounting=controls.accounting)
 
 
-def create_app(settings: Settings, gateway: Gateway | None = None) -> FastAPI:
-    """An app serving ``gateway``, or one built from ``settings`` at start-up and closed at shutdown."""
+def create_app(settings: Settings, gateway: Gateway | None = None, auth_required: bool | None = None) -> FastAPI:
+    """An app serving ``gateway``, or one built from ``settings`` at start-up and closed at shutdown.
+
+    ``auth_required`` defaults to what ``auth.mode`` says for the configured host."""
+    required = auth_required if auth_required is not None else requires_auth(settings, settings.server.host)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = gateway is None
-        app.state.gateway = gateway or await build_gateway(settings)
+        app.state.gateway = gateway or await build_gateway(settings, required)
         app.state.started = int(time.time())
         try:
             yield
@@ -43,6 +50,6 @@ def create_app(settings: Settings, gateway: Gateway | None = None) -> FastAPI:
 
     app = FastAPI(title="enclave", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
-    for module in (chat, completions, guard, models, system):
+    for module in (chat, completions, guard, models, system, admin):
         app.include_router(module.router)
     return app

@@ -6,6 +6,7 @@ from typing import cast
 
 from fastapi import Request
 
+from enclave.api.auth import credential
 from enclave.api.protocol import ChatCompletionRequest, CompletionRequest
 from enclave.config import DATA_CLASSES, DataClass
 from enclave.errors import InvalidRequest
@@ -28,4 +29,5 @@ def inference_call(request: Request, body: ChatCompletionRequest | CompletionReq
         endpoint,
         data_class=cast(DataClass | None, data_class),
         project=request.headers.get(PROJECT_HEADER) or metadata.get("project"),
+        credential=credential(request),
     )

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from enclave.errors import EnclaveError, EngineOverloaded
+from enclave.errors import EnclaveError
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,7 @@ def _field(loc: tuple[Any, ...]) -> str | None:
 
 async def _enclave_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EnclaveError)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, EngineOverloaded) else None
-    return JSONResponse(enclave_error_body(exc), status_code=exc.status, headers=headers)
+    return JSONResponse(enclave_error_body(exc), status_code=exc.status, headers=exc.headers or None)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from enclave.access.roles import Permission
+from enclave.api.auth import require
 from enclave.api.protocol import Message
 from enclave.api.streaming import parse_body
 from enclave.errors import InvalidRequest
@@ -28,7 +30,7 @@ class ScanRequest(BaseModel):
         return self
 
 
-@router.post("/v1/guard/scan")
+@router.post("/v1/guard/scan", dependencies=[Depends(require(Permission.INFER))])
 async def scan(request: Request) -> dict[str, Any]:
     body = await parse_body(request, ScanRequest)
     gateway: Gateway = request.app.state.gateway

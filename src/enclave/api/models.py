@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
+from enclave.access.keys import Principal
+from enclave.access.roles import Permission
+from enclave.api.auth import require
 from enclave.engines.base import ModelInfo
+from enclave.errors import ModelNotFound
 from enclave.gateway import Gateway
 from enclave.routing.table import Route
 
@@ -27,15 +31,24 @@ def _card(route: Route, info: ModelInfo, created: int) -> dict[str, Any]:
     return card
 
 
+_caller = require(Permission.INFER)
+
+
 @router.get("/v1/models")
-async def list_models(request: Request) -> dict[str, Any]:
+async def list_models(request: Request, caller: Annotated[Principal, Depends(_caller)]) -> dict[str, Any]:
+    """The models this caller may use (a project that limits its models sees only those)."""
     gateway: Gateway = request.app.state.gateway
     created = request.app.state.started
-    return {"object": "list", "data": [_card(route, info, created) for route, info in gateway.models()]}
+    project = caller.project
+    cards = [_card(route, info, created) for route, info in gateway.models()
+             if project is None or project.allows_model(route.names)]
+    return {"object": "list", "data": cards}
 
 
 @router.get("/v1/models/{name:path}")
-async def get_model(name: str, request: Request) -> dict[str, Any]:
+async def get_model(name: str, request: Request, caller: Annotated[Principal, Depends(_caller)]) -> dict[str, Any]:
     gateway: Gateway = request.app.state.gateway
     route = gateway.router.table.resolve(name)
+    if caller.project is not None and not caller.project.allows_model(route.names):
+        raise ModelNotFound(f"The model '{name}' does not exist.", param="model")
     return _card(route, gateway.dispatcher.engine(route.targets[0]).info, request.app.state.started)

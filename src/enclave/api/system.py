@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from enclave.access.roles import Permission
+from enclave.api.auth import require
 from enclave.config import EMBEDDED_PROVIDER
 from enclave.gateway import Gateway
 
@@ -29,7 +31,7 @@ async def health(request: Request) -> dict[str, Any]:
     return {"status": "ok", "models": models, "providers": gateway.dispatcher.health()}
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=[Depends(require(Permission.READ_USAGE))])
 async def metrics(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     return Response(gateway.metrics.render(), media_type=CONTENT_TYPE_LATEST)

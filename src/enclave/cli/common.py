@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import getpass
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 
 from enclave.config import Settings, load_settings
-from enclave.errors import ConfigError
+from enclave.errors import ConfigError, EnclaveError
 
 err = Console(stderr=True, highlight=False)
 
@@ -32,3 +35,21 @@ def settings_or_exit(path: Path | None) -> Settings:
 def fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}")
     return typer.Exit(code)
+
+
+def cli_actor() -> str:
+    """Who the audit log names for a change made from this command line."""
+    return f"cli:{getpass.getuser()}"
+
+
+def store_or_exit(settings: Settings) -> Engine:
+    from enclave.controls import open_store
+
+    try:
+        return open_store(settings)
+    except (EnclaveError, ConfigError) as exc:
+        raise fail(str(exc), code=2 if isinstance(exc, ConfigError) else 1) from exc
+
+
+def time_text(at_us: int | None) -> str:
+    return "" if at_us is None else time.strftime("%Y-%m-%d %H:%M", time.gmtime(at_us / 1e6)) + "Z"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from enclave.cli import chat, guard, models, route, serve
+from enclave.cli import audit, chat, guard, keys, models, projects, route, serve, usage
 
 app = typer.Typer(
     name="enclave",
@@ -18,6 +18,10 @@ app.command()(chat.chat)
 app.add_typer(models.app, name="models")
 app.add_typer(route.app, name="route")
 app.add_typer(guard.app, name="guard")
+app.add_typer(keys.app, name="keys")
+app.add_typer(projects.app, name="projects")
+app.command()(usage.usage)
+app.add_typer(audit.app, name="audit")
 
 if __name__ == "__main__":
     app()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import Annotated
 
@@ -11,15 +10,7 @@ import uvicorn
 
 from enclave.api.app import create_app
 from enclave.cli.common import ConfigOption, fail, settings_or_exit
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from enclave.controls import is_loopback, requires_auth
 
 
 def serve(
@@ -33,16 +24,17 @@ def serve(
     settings = settings_or_exit(config)
     host = host or settings.server.host
     port = settings.server.port if port is None else port
-    if not is_loopback(host) and not settings.server.allow_unauthenticated_remote:
+    auth_required = requires_auth(settings, host)
+    if not auth_required and not is_loopback(host) and not settings.server.allow_unauthenticated_remote:
         raise fail(
-            f"refusing to listen on {host}: this server has no authentication yet, so it only listens on "
-            "loopback. Put it behind an authenticating proxy and set server.allow_unauthenticated_remote: "
-            "true in enclave.yaml to listen wider.",
+            f"refusing to listen on {host} with auth.mode: off. Without API keys the only safe exposure is "
+            "loopback; put it behind an authenticating proxy and set server.allow_unauthenticated_remote: "
+            "true in enclave.yaml to listen wider anyway.",
             code=2,
         )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, auth_required=auth_required),
         host=host,
         port=port,
         log_level=log_level,

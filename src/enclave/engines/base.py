@@ -54,6 +54,8 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int = 0
+    # Engine time this request used (its share of shared batches), when the engine can measure it.
+    compute_seconds: float | None = None
 
     @property
     def total_tokens(self) -> int:

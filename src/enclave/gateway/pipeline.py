@@ -1,9 +1,10 @@
 """The request pipeline, as a plain object a test can call without a server.
 
-Stages, top to bottom: inspect (the guard finds sensitive data; findings raise the data class or block) →
-route (the policy decides which targets this request may use, and why) → call (the first healthy target that
-answers, failing over before the first token) → account (metrics) while the answer streams. Authentication,
-limits and audit join here, in that order, as they are built.
+Stages, top to bottom: authenticate (the key alone decides who calls) → limit (rate limits, then the budget
+once the target is known) → inspect (the guard finds sensitive data; findings raise the data class or block)
+→ route (the policy decides which targets this request may use, and why) → call (the first healthy target
+that answers, failing over before the first token) → restore (placeholders back to values) → account and
+audit when the answer ends, whatever the outcome.
 """
 
 from __future__ import annotations
@@ -15,15 +16,21 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
 
-from enclave.config import DATA_CLASSES, DataClass
+from enclave.access.auth import Access
+from enclave.access.keys import Principal
+from enclave.access.limits import MemoryLimiter
+from enclave.access.roles import Permission
+from enclave.config import DATA_CLASSES, DataClass, LimitsConfig, PricesConfig
 from enclave.engines.base import ChatMessage, Delta, Generation, GenerationRequest, ModelInfo, Usage
-from enclave.errors import EnclaveError, GuardBlocked, UpstreamFailed
+from enclave.errors import EnclaveError, GuardBlocked, PermissionDenied, StoreUnavailable, UpstreamFailed
+from enclave.gateway.accounting import Accounting, Ticket, prompt_chars
 from enclave.gateway.dispatch import Attempt, Dispatcher
 from enclave.guard.findings import GUARD_ERROR, GuardReport
 from enclave.guard.pseudonymize import Pseudonyms, StreamRestorer
 from enclave.guard.scanner import Guard
+from enclave.ledger.prices import PriceSheet
 from enclave.metrics import Metrics
-from enclave.routing.policy import RequestFacts, Router, RoutingDecision
+from enclave.routing.policy import RequestFacts, Router
 from enclave.routing.table import Route, Target
 
 Endpoint = Literal["chat", "completion"]
@@ -36,25 +43,23 @@ class InferenceCall:
     request: GenerationRequest
     endpoint: Endpoint
     data_class: DataClass | None = None
-    project: str | None = None
-
-    def facts(self) -> RequestFacts:
-        request = self.request
-        chars = sum(len(m.content) for m in request.messages) if request.messages else len(request.prompt or "")
-        return RequestFacts(self.model, self.data_class, self.project, chars)
+    project: str | None = None  # only heeded without auth: a key's project is the key's own
+    credential: str | None = None  # the API key as sent; never logged, never stored
 
 
 class Answer:
     """A generation on its way back to the client, accounted as it is consumed.
 
-    Iterate it exactly once. Metrics record the outcome when iteration ends: completed, failed or abandoned.
+    Iterate it exactly once. When iteration ends (completed, failed or abandoned) metrics, limits, the ledger
+    and the audit log record the outcome.
     """
 
-    def __init__(self, call: InferenceCall, decision: RoutingDecision, target: Target, attempts: list[Attempt],
-                 generation: Generation, gateway: Gateway, started: float, report: GuardReport,
-                 pseudonyms: Pseudonyms | None) -> None:
-        self.decision = decision
-        self.report = report
+    def __init__(self, ticket: Ticket, target: Target, attempts: list[Attempt], generation: Generation,
+                 gateway: Gateway, pseudonyms: Pseudonyms | None) -> None:
+        assert ticket.decision is not None and ticket.report is not None
+        self.ticket = ticket
+        self.decision = ticket.decision
+        self.report = ticket.report
         # Only an answer from an external target was written against placeholders.
         self._restorer = StreamRestorer(pseudonyms) if pseudonyms and target.zone == "external" else None
         self.target = target
@@ -62,12 +67,10 @@ class Answer:
         self.model = target.model  # the model that actually answers, after any fallback
         self.prompt_tokens = generation.prompt_tokens
         self.usage: Usage | None = None
-        self._endpoint = call.endpoint
         # Only a streamed answer has a first token the client sees; a whole answer arrives in one piece.
-        self._streamed = call.request.stream
+        self._streamed = ticket.request.stream
         self._generation = generation
         self._gateway = gateway
-        self._started = started
 
     @property
     def headers(self) -> dict[str, str]:
@@ -77,6 +80,7 @@ class Answer:
             "x-enclave-zone": self.target.zone,
             "x-enclave-rule": self.decision.rule,
             "x-enclave-data-class": self.decision.data_class,
+            **self.ticket.headers(),
         }
         if self.report.counts:
             headers["x-enclave-guard"] = self.report.summary()
@@ -85,7 +89,7 @@ class Answer:
     async def __aiter__(self) -> AsyncIterator[Delta]:
         status = "cancelled"
         first = self._streamed
-        metrics = self._gateway.metrics
+        ticket = self.ticket
         try:
             async for delta in self._generation:
                 if self._restorer is not None:
@@ -95,7 +99,10 @@ class Answer:
                     delta = Delta(text, delta.finish_reason, delta.usage)
                 if first and delta.text:
                     first = False
-                    metrics.time_to_first_token.labels(self.decision.model).observe(time.perf_counter() - self._started)
+                    ticket.ttft = time.perf_counter() - ticket.started
+                    self._gateway.metrics.time_to_first_token.labels(self.decision.model).observe(ticket.ttft)
+                if ticket.answer is not None:
+                    ticket.answer.append(delta.text)
                 if delta.usage is not None:
                     self.usage = delta.usage
                     status = "ok"
@@ -107,25 +114,20 @@ class Answer:
             raise
         finally:
             self._generation.cancel()
-            self._account(status)
-
-    def _account(self, status: str) -> None:
-        m = self._gateway.metrics
-        model = self.decision.model
-        m.requests.labels(model, self._endpoint, status).inc()
-        m.latency.labels(model, self._endpoint).observe(time.perf_counter() - self._started)
-        if self.usage is not None:
-            m.tokens.labels(model, "prompt").inc(self.usage.prompt_tokens)
-            m.tokens.labels(model, "completion").inc(self.usage.completion_tokens)
+            self._gateway.finish(ticket, status, self.usage)
 
 
 class Gateway:
     def __init__(self, router: Router, dispatcher: Dispatcher, guard: Guard | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, access: Access | None = None,
+                 accounting: Accounting | None = None) -> None:
         self.router = router
         self.dispatcher = dispatcher
         self.guard = guard
         self.metrics = metrics or Metrics()
+        self.access = access or Access(None, required=False)
+        self.accounting = accounting or Accounting(PriceSheet(PricesConfig()), LimitsConfig(),
+                                                   MemoryLimiter(lambda _project, _month: 0.0))
         self.metrics.watch_engines(
             lambda: [(t.model, e.stats()) for t, e in self.dispatcher.engines().items() if t.provider == "embedded"]
         )
@@ -134,28 +136,68 @@ class Gateway:
         """Every public model with what is known of its first target."""
         return [(route, self.dispatcher.engine(route.targets[0]).info) for route in self.router.table.routes()]
 
+    async def authorize(self, credential: str | None, permission: Permission) -> Principal:
+        principal = await self.access.authenticate(credential)
+        principal.require(permission)
+        return principal
+
     async def infer(self, call: InferenceCall) -> Answer:
         """Run the pipeline up to the first token; every error raised here comes before any output."""
-        started = time.perf_counter()
+        ticket = Ticket(call.endpoint, call.model, call.request)
         try:
-            report = self.inspect(call)
-            facts = call.facts()
-            keep_local = self.guard is not None and self.guard.config.action == "keep_local"
-            if report.data_class is not None and (report.failed or keep_local):
-                declared = facts.data_class or self.router.default_data_class
-                raised = max(declared, report.data_class, key=DATA_CLASSES.index)
-                facts = dataclasses.replace(facts, data_class=raised)
-            decision = self.router.decide(facts)
+            recorder = self.accounting.recorder
+            if recorder is not None and recorder.backlogged:
+                raise StoreUnavailable("Usage cannot be recorded right now (the database is unreachable); "
+                                       "the request was not served.")
+            ticket.principal = principal = await self.authorize(call.credential, Permission.INFER)
+            project = principal.project
+            ticket.project = project.name if project is not None else call.project
+            route = self.router.table.resolve(call.model)
+            if project is not None and not project.allows_model(route.names):
+                raise PermissionDenied(f"Project '{project.name}' may not use model '{route.name}'.", param="model")
+            await self.accounting.admit(ticket)
+            ticket.report = report = self.inspect(call)
+            facts = self.facts(call, ticket, report)
+            ticket.decision = decision = self.router.decide(facts)
+            await self.accounting.reserve(ticket, decision.targets[0])
+            if project is not None and project.retention_days > 0:
+                ticket.answer = []
             pseudonyms, external = self.pseudonymize(call.request, report)
             target, generation, attempts = await self.dispatcher.call(decision, call.request, external)
         except EnclaveError as exc:
             self.metrics.requests.labels(call.model, call.endpoint, exc.code or exc.type).inc()
+            self.accounting.close(ticket, exc.code or exc.type, None)
             raise
+        self.accounting.started(ticket, target)
         self.metrics.routed.labels(decision.model, str(target), target.zone, decision.rule).inc()
         for attempt in attempts:
             self.metrics.failovers.labels(decision.model, str(attempt.target)).inc()
-        return Answer(call, decision, target, attempts, generation, self, started, report,
-                      pseudonyms if external is not None else None)
+        return Answer(ticket, target, attempts, generation, self, pseudonyms if external is not None else None)
+
+    def facts(self, call: InferenceCall, ticket: Ticket, report: GuardReport) -> RequestFacts:
+        """What the policy decides on: the declared data class, raised by the project's floor and by what
+        the guard found (when the guard keeps data local, or could not inspect the request)."""
+        project = ticket.principal.project
+        declared = call.data_class or self.router.default_data_class
+        classes: list[DataClass] = [declared]
+        if project is not None and project.data_class is not None:
+            classes.append(project.data_class)
+        keep_local = self.guard is not None and self.guard.config.action == "keep_local"
+        if report.data_class is not None and (report.failed or keep_local):
+            classes.append(report.data_class)
+        data_class = max(classes, key=DATA_CLASSES.index)
+        local_only = project is not None and project.local_only
+        return RequestFacts(call.model, data_class, ticket.project, prompt_chars(call.request), local_only)
+
+    def finish(self, ticket: Ticket, status: str, usage: Usage | None) -> None:
+        m = self.metrics
+        model = ticket.decision.model if ticket.decision else ticket.model
+        m.requests.labels(model, ticket.endpoint, status).inc()
+        m.latency.labels(model, ticket.endpoint).observe(time.perf_counter() - ticket.started)
+        if usage is not None:
+            m.tokens.labels(model, "prompt").inc(usage.prompt_tokens)
+            m.tokens.labels(model, "completion").inc(usage.completion_tokens)
+        self.accounting.close(ticket, status, usage)
 
     def pseudonymize(self, request: GenerationRequest, report: GuardReport
                      ) -> tuple[Pseudonyms | None, GenerationRequest | None]:
@@ -193,3 +235,7 @@ class Gateway:
             if id(closer) not in closed:
                 closed.add(id(closer))
                 await engine.close()
+        if self.accounting.limiter is not None:
+            await self.accounting.limiter.close()
+        if self.accounting.recorder is not None:
+            await self.accounting.recorder.close()

@@ -15,8 +15,11 @@ PII = {
     "US_SSN": "confidential", "EMAIL_ADDRESS": "confidential", "PHONE_NUMBER": "confidential",
     "IP_ADDRESS": "confidential", "DATE_OF_BIRTH": "confidential",
 }
+# Named entities (from the configured NER backend): personal data, but not of a special category by themselves.
+ENTITIES = {"PERSON": "confidential", "LOCATION": "confidential", "ADDRESS": "confidential",
+            "ORGANIZATION": "confidential"}
 GUARD_ERROR = "GUARD_ERROR"
-DEFAULT_CLASSES: dict[str, DataClass] = {**PCI, **PHI, **SECRETS, **PII}  # type: ignore[dict-item]
+DEFAULT_CLASSES: dict[str, DataClass] = {**PCI, **PHI, **SECRETS, **PII, **ENTITIES}  # type: ignore[dict-item]
 
 
 @dataclass(frozen=True, slots=True)

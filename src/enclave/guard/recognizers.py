@@ -47,11 +47,18 @@ def _is_card_number(digits: str) -> bool:
 
 
 class CreditCard:
+    """A number is a card when an issuer's range and Luhn agree, or when the text says "card" and Luhn agrees
+    (issuers' ranges change and older ones, like JCB's 15-digit 1800 and 2131, fall out of published tables)."""
+
     _pattern = re.compile(r"(?<![\w-])(?:\d[ -]?){11,18}\d(?![\w-])")
+    _context = re.compile(r"(?i:card|\bcc\b|visa|mastercard|amex|discover|jcb|maestro|diners)")
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         for m in self._pattern.finditer(text):
-            if _is_card_number(_digits(m.group())):
+            digits = _digits(m.group())
+            if _is_card_number(digits) or (
+                luhn.is_valid(digits) and self._context.search(text, max(0, m.start() - 40), m.start())
+            ):
                 yield "CREDIT_CARD", m.start(), m.end()
 
 
@@ -96,7 +103,16 @@ class Email:
 
 
 class Phone:
+    """Numbers valid in Google's numbering plans; and, where the text says phone, call, fax or mobile, a number of
+    8 to 15 digits in the grouped form of any country's local plan (these cannot be validated without knowing the
+    country; 7 digits is too short to tell from other numbers without it)."""
+
     _enough_digits = re.compile(r"(?:\d\D{0,3}){7}")
+    _local = re.compile(
+        r"(?<![\w.+/-])\+?(?:\(\d{1,4}\)|\d)(?:[ .-]?(?:\(\d{1,4}\)|\d)){6,16}(?:\s?x\d{1,5})?(?![\w/])"
+    )
+    _context = re.compile(r"(?i:phone|call|mobile|cell|tel\b|fax|desk|office|reach|text me|whatsapp|sms|dial"
+                          r"|answering|registered|number)")
 
     def __init__(self, region: str = "US") -> None:
         self._region = region
@@ -106,6 +122,10 @@ class Phone:
             return
         for m in phonenumbers.PhoneNumberMatcher(text, self._region, leniency=phonenumbers.Leniency.VALID):
             yield "PHONE_NUMBER", m.start, m.end
+        for m in self._local.finditer(text):
+            near = text[max(0, m.start() - 30):m.start()] + text[m.end():m.end() + 10]
+            if 8 <= len(_digits(m.group())) <= 15 and self._context.search(near):
+                yield "PHONE_NUMBER", m.start(), m.end()
 
 
 class IpAddress:
@@ -157,7 +177,7 @@ class DateOfBirth:
     """A date is personal data when the text says it is a birth date."""
 
     _pattern = re.compile(
-        rf"(?i:\b(?:born(?: on)?|date of birth|d\.?o\.?b\.?|birth ?date|birthday)\b\s*(?:is|was|:|-)?\s*)({_DATE})",
+        rf"(?i:\b(?:born(?: on)?|date of birth|d\.?o\.?b\.?|birth ?date|birthday)\b[^\d\n]{{0,24}}?)({_DATE})",
         re.IGNORECASE,
     )
 

@@ -6,6 +6,7 @@ import re
 
 from enclave.config import DataClass, GuardConfig
 from enclave.engines.base import GenerationRequest
+from enclave.guard import entities
 from enclave.guard.findings import DEFAULT_CLASSES, Finding, GuardReport
 from enclave.guard.recognizers import Custom, Recognizer, builtin
 
@@ -18,6 +19,8 @@ class Guard:
     def __init__(self, config: GuardConfig) -> None:
         self.config = config
         self._recognizers: list[Recognizer] = builtin()
+        if (backend := entities.load(config.entities)) is not None:
+            self._recognizers.append(backend)
         self.classes: dict[str, DataClass] = {**DEFAULT_CLASSES, **config.entity_classes}
         for custom in config.custom_patterns:
             self._recognizers.append(Custom(custom.name, re.compile(custom.pattern)))
@@ -27,6 +30,9 @@ class Guard:
             self.classes[DENY_TERM] = config.deny_terms_class
 
     def find(self, text: str, message: int = 0) -> list[Finding]:
+        # Text pasted from JSON or logs carries line breaks as the two characters "\\n": read them as the break
+        # they are, so "\\nJane" is not one word (same length, so every position still points into the original).
+        text = text.replace("\\n", " \n")
         candidates = [Finding(kind, start, end, message)
                       for recognizer in self._recognizers for kind, start, end in recognizer.find(text)]
         # Where two recognizers claim overlapping text, the longer claim wins (a card inside a longer token

@@ -20,6 +20,7 @@ class RequestFacts:
     data_class: DataClass | None = None
     project: str | None = None
     prompt_chars: int = 0
+    local_only: bool = False  # the caller's project allows no external zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class RoutingDecision:
 
 DEFAULT_RULE = "default"
 ZONE_RULE = "sovereignty"
+PROJECT_RULE = "project"
 
 
 class Router:
@@ -67,6 +69,10 @@ class Router:
             local_only = True
             if rule is None:
                 name, reason = ZONE_RULE, f"{data_class} data stays inside the perimeter"
+        if facts.local_only and not local_only:
+            local_only = True
+            if rule is None:
+                name, reason = PROJECT_RULE, f"project {facts.project} allows local zones only"
         if local_only:
             excluded = [(t, "external zone not allowed") for t in targets if t.zone != "local"]
             targets = [t for t in targets if t.zone == "local"]

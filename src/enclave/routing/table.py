@@ -24,6 +24,10 @@ class Route:
     aliases: tuple[str, ...]
     targets: tuple[Target, ...]
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
 
 class RouteTable:
     """Every name a client may send: each embedded model on its own, and each configured route."""

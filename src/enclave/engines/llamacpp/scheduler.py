@@ -237,14 +237,18 @@ class BatchScheduler:
                 outputs.append((slot, n - 1))
             placed.append((slot, take))
         batch.n_tokens = n
+        started = time.perf_counter()
         status = llama_cpp.llama_decode(self._ctx, batch)
         if status != 0:
             self._decode_failed(status, [slot for slot, _ in placed])
             return
         self._stats.decode_steps += 1
+        # Each sequence is charged for the step in proportion to the tokens it put in the batch.
+        per_token = (time.perf_counter() - started) / max(n, 1)
         for slot, take in placed:
             sequence = slot.sequence
             assert sequence is not None
+            sequence.compute_seconds += per_token * take
             slot.tokens.extend(sequence.pending[:take])
             del sequence.pending[:take]
         for slot, index in outputs:

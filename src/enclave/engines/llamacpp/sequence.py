@@ -45,6 +45,7 @@ class Sequence:
         self.pending: list[int] = []  # tokens to evaluate next: the prompt's uncached tail, then each sample
         self.cached_tokens = 0
         self.generated = 0
+        self.compute_seconds = 0.0  # this sequence's share of the decode steps it took part in
         self.cancelled = False
         self.finished = False
         self.submitted_at = time.monotonic()
@@ -64,7 +65,7 @@ class Sequence:
             return
         self.finished = True
         tail = "" if finish_reason == "stop" and self.stops.stopped else self.stops.flush()
-        usage = Usage(len(self.prompt), self.generated, self.cached_tokens)
+        usage = Usage(len(self.prompt), self.generated, self.cached_tokens, self.compute_seconds)
         head = "".join(self.held) if self.held else ""
         self.sink(Delta(head + text + self.decoder.decode(b"", final=True) + tail, finish_reason, usage))
 

@@ -1,0 +1,1 @@
+"""The tamper-evident audit log: a hash chain in the store, signed checkpoints outside it."""

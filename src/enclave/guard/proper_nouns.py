@@ -1,0 +1,183 @@
+"""The built-in tagger for people, places and organisations: capitalisation, word lists and the words around.
+
+A run of capitalised words is a name when one of them is not an ordinary English word ("Tomaszewski",
+"Neupré"), or when it reads as given name + surname ("Will Price"), or when a title points at it ("Mr. Hunt").
+Ordinary capitalised words ("The Princess Royal", "Please") and a sentence's first word are left alone unless a
+word list knows them as a name or a place. The words before the run and its last word decide the type: a legal
+suffix makes an organisation, a known place or "in/from/to ..." a location, anything else a person.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from enclave.guard.lexicon import Lexicon
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+# Lower-case words that belong inside a name: "Christiane de Vaan", "Vyskytná nad Jihlavou", "University of X".
+_PARTICLES = frozenset({"de", "van", "von", "der", "den", "la", "le", "del", "della", "da", "di", "du", "dos", "das",
+                        "bin", "ibn", "al", "el", "ter", "ten", "y", "nad", "pod", "pri", "na", "of", "and", "&"})
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "dear", "mister", "madam", "lady",
+                     "lord", "rev", "fr", "sr", "jr", "hon"})
+_LEGAL_SUFFIXES = frozenset({"inc", "corp", "corporation", "llc", "llp", "ltd", "limited", "co", "company", "plc",
+                             "gmbh", "ag", "sa", "nv", "bv", "pty", "srl", "spa", "oy", "ab", "kg", "lp"})
+_ORG_WORDS = frozenset({"group", "holdings", "bank", "university", "college", "institute", "hospital", "clinic",
+                        "foundation", "association", "partners", "industries", "technologies", "systems",
+                        "solutions", "services", "enterprises", "agency", "trust", "laboratories", "labs",
+                        "pharmaceuticals", "therapeutics", "insurance", "airlines", "motors", "bancorp",
+                        "society", "council", "ministry", "department", "school", "academy", "church"})
+_PLACE_CUES = frozenset({"in", "from", "near", "visit", "visiting", "across", "around", "toward", "towards", "via",
+                         "leaving", "outside", "inside", "into", "born"})
+_NEAR_CUES = frozenset({"to", "at"})  # as often before a person as before a place: only for a single unknown word
+# Ústí nad Labem, Stratford upon Avon
+_PLACE_PARTICLES = frozenset({"nad", "pod", "pri", "na", "am", "sur", "upon", "on"})
+# Capitalised by convention, never a person or place by themselves.
+_CALENDAR = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
+                       "february", "march", "april", "may", "june", "july", "august", "september", "october",
+                       "november", "december"})
+_SENTENCE_END = frozenset(".!?:;\"'“”(\n")
+
+
+@dataclass(slots=True)
+class _Token:
+    start: int
+    end: int
+    lower: str
+    capital: bool
+    upper: bool
+    initial: bool  # "R." in "Djevad R. Mitnjek"
+    sentence_start: bool
+
+
+class ProperNouns:
+    """PERSON, LOCATION and ORGANIZATION spans, from word lists and context; no model, no network."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self._lex = lexicon
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        tokens = self._tokens(text)
+        i = 0
+        while i < len(tokens):
+            if not tokens[i].capital:
+                if (found := self._lower_case(tokens, i)) is not None:
+                    yield found
+                i += 1
+                continue
+            j = self._run_end(text, tokens, i)
+            yield from self._judge(text, tokens, i, j)
+            i = j
+
+    def _tokens(self, text: str) -> list[_Token]:
+        out: list[_Token] = []
+        for m in _WORD.finditer(text):
+            word, end = m.group(), m.end()
+            initial = len(word) == 1 and word.isupper() and text[end:end + 1] == "."
+            if initial or (word.lower() in _LEGAL_SUFFIXES | _TITLES and text[end:end + 1] == "."):
+                end += 1
+            before = text[:m.start()].rstrip(" \t")
+            out.append(_Token(m.start(), end, word.lower(), word[0].isupper(), len(word) > 1 and word.isupper(),
+                              initial, not before or before[-1] in _SENTENCE_END))
+        return out
+
+    @staticmethod
+    def _run_end(text: str, tokens: list[_Token], i: int) -> int:
+        """One past the last token of the run of capitalised words (and inner particles) starting at i."""
+        j = i + 1
+        while j < len(tokens):
+            gap = text[tokens[j - 1].end:tokens[j].start]
+            if gap not in (" ", ". ") or (gap == ". " and not tokens[j - 1].initial):
+                break
+            if tokens[j].capital or tokens[j].lower in _LEGAL_SUFFIXES:
+                j += 1
+            elif tokens[j].lower in _PARTICLES and j + 1 < len(tokens) and tokens[j + 1].capital \
+                    and text[tokens[j].end:tokens[j + 1].start] == " ":
+                j += 2
+            else:
+                break
+        return j
+
+    def _kind(self, token: _Token) -> str:
+        """strong: a name by itself; weak: a name only beside another or after a title; none: an ordinary word."""
+        lex, word = self._lex, token.lower
+        if token.initial:
+            return "weak"
+        if word in _CALENDAR or word in _TITLES:
+            return "none"
+        known = word in lex.given_names or word in lex.surnames or word in lex.places
+        if token.upper and len(word) <= 4 and not known:
+            return "none"  # an acronym: ATM, PIN, ASAP
+        if self._ordinary(word):
+            if token.sentence_start and word not in lex.given_names:
+                return "none"  # "Call ...", "Price ...": a sentence's first word, and ordinary English
+            return "weak" if known else "none"
+        if token.sentence_start and not known:
+            return "weak"  # "Email me ...": a word the dictionary lacks, at the start, is not a name by itself
+        return "strong"
+
+    def _ordinary(self, word: str) -> bool:
+        """An English word, inflected or not: the dictionary lists "identifier", not "Identifiers" or "Encoding"."""
+        words = self._lex.words
+        base = re.split(r"['’]", word, maxsplit=1)[0]
+        if word in words or (len(base) > 1 and base in words):
+            return True
+        stems = (base[:-1], base[:-2], base[:-3] + "y", base[:-3], base[:-3] + "e", base[:-2] + "e")
+        endings = ("s", "es", "ies", "ing", "ing", "ed")
+        return any(base.endswith(e) and s in words for s, e in zip(stems, endings, strict=True) if len(s) > 2)
+
+    def _judge(self, text: str, tokens: list[_Token], i: int, j: int) -> Iterator[tuple[str, int, int]]:
+        run = tokens[i:j]
+        kinds = [self._kind(t) if t.capital else "particle" for t in run]
+        legal = next((k for k, t in enumerate(run) if t.lower in _LEGAL_SUFFIXES and k > 0), None)
+        if legal is not None:
+            first = 1 if run[0].lower == "the" else 0
+            yield "ORGANIZATION", run[first].start, run[legal].end
+            return
+        # Ordinary words at either end are not part of the name: "Dear Archie", "Meet Sabrina Alonso".
+        lo, hi = 0, len(run)
+        while lo < hi and kinds[lo] in ("none", "particle"):
+            lo += 1
+        while hi > lo and kinds[hi - 1] in ("none", "particle"):
+            hi -= 1
+        if lo == hi:
+            return
+        core, core_kinds = run[lo:hi], kinds[lo:hi]
+        previous = tokens[i + lo - 1].lower if i + lo > 0 else ""
+        titled = previous in _TITLES
+        names = [t for t, k in zip(core, core_kinds, strict=True) if k != "particle"]
+        paired = (len(names) >= 2 and names[0].lower in self._lex.given_names and names[-1].lower in self._lex.surnames
+                  and not (names[0].lower in self._lex.words and names[-1].lower in self._lex.words))
+        if "strong" not in core_kinds and not paired and not titled:
+            return
+        start, end = core[0].start, core[-1].end
+        yield self._type(text[start:end], core, len(names), previous, titled), start, end
+
+    def _type(self, value: str, core: list[_Token], count: int, previous: str, titled: bool) -> str:
+        words = [t.lower for t in core]
+        if any(w in _ORG_WORDS for w in words) and words[-1] not in self._lex.given_names:
+            return "ORGANIZATION"
+        if titled:
+            return "PERSON"
+        place = " ".join(value.lower().split()) in self._lex.places
+        given = words[0] in self._lex.given_names
+        if place and not (given and len(words) > 1):
+            return "LOCATION"
+        if not given and (count == 1 or _PLACE_PARTICLES.intersection(words)) and (
+                previous in _PLACE_CUES or (previous in _NEAR_CUES and count == 1)):
+            return "LOCATION"
+        return "PERSON"
+
+    def _lower_case(self, tokens: list[_Token], i: int) -> tuple[str, int, int] | None:
+        """Names typed in lower case: an unambiguous given name + surname pair, or a country or US state."""
+        lex, word = self._lex, tokens[i].lower
+        if word in lex.words or len(word) < 3:
+            return None
+        if word in lex.countries:
+            return "LOCATION", tokens[i].start, tokens[i].end
+        if word in lex.given_names and i + 1 < len(tokens):
+            nxt = tokens[i + 1]
+            if not nxt.capital and nxt.lower in lex.surnames and nxt.lower not in lex.words:
+                return "PERSON", tokens[i].start, nxt.end
+        return None

@@ -1,0 +1,57 @@
+"""The ledger's row: one per request, whatever its outcome."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    request_id: str
+    at_us: int
+    endpoint: str
+    model: str
+    status: str
+    latency_ms: float
+    key_prefix: str | None = None
+    project: str | None = None
+    target: str | None = None
+    zone: str | None = None
+    rule: str | None = None
+    data_class: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    ttft_ms: float | None = None
+    compute_seconds: float | None = None
+    cost: float = 0.0
+    guard: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        day = time.strftime("%Y-%m-%d", time.gmtime(self.at_us / 1e6))
+        return {**{f: getattr(self, f) for f in self.__slots__}, "day": day, "month": day[:7]}  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Retained:
+    """A prompt and its answer, kept only because the project's retention policy says so, until it expires."""
+
+    request_id: str
+    project: str | None
+    at_us: int
+    expires_us: int
+    prompt: str
+    answer: str
+
+
+def month_of(at: float | None = None) -> str:
+    return time.strftime("%Y-%m", time.gmtime(at if at is not None else time.time()))
+
+

@@ -1,0 +1,1 @@
+"""Persistence: keys, projects, usage and the audit log, on SQLite or PostgreSQL through SQLAlchemy."""

@@ -1,0 +1,118 @@
+"""The tables. Times are integer microseconds since the epoch (exact and identical on SQLite and PostgreSQL,
+which matters for the audit hash chain); usage rows also carry their UTC day and month as text, so summaries
+group the same way on both databases."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("data_class", String(16), nullable=True),  # the floor for every request of the project
+    Column("allowed_models", JSON, nullable=True),  # null: every model
+    Column("allowed_zones", JSON, nullable=True),  # null: every zone the policy allows
+    Column("rpm", Integer, nullable=True),
+    Column("tpm", Integer, nullable=True),
+    Column("monthly_budget", Float, nullable=True),
+    Column("budget_action", String(8), nullable=False, default="block"),
+    Column("retention_days", Integer, nullable=False, default=0),  # 0: prompts and answers are not kept
+    Column("created_us", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("prefix", String(16), nullable=False, unique=True),  # shown in listings, logs and audit
+    Column("secret_hash", String(64), nullable=False),  # SHA-256 of the whole key; the key itself is never kept
+    Column("name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=True),
+    Column("rpm", Integer, nullable=True),
+    Column("tpm", Integer, nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=True),
+    Column("revoked_us", BigInteger, nullable=True),
+)
+
+usage = Table(
+    "usage",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("request_id", String(40), nullable=False, unique=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("key_prefix", String(16), nullable=True),
+    Column("project", String(64), nullable=True),
+    Column("endpoint", String(16), nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("target", String(256), nullable=True),
+    Column("zone", String(8), nullable=True),
+    Column("rule", String(64), nullable=True),
+    Column("data_class", String(16), nullable=True),
+    Column("status", String(32), nullable=False),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("cached_tokens", Integer, nullable=False, default=0),
+    Column("latency_ms", Float, nullable=False),
+    Column("ttft_ms", Float, nullable=True),
+    Column("compute_seconds", Float, nullable=True),
+    Column("cost", Float, nullable=False, default=0.0),
+    Column("guard", String(512), nullable=True),  # entity types and counts, never values
+)
+Index("usage_project_month", usage.c.project, usage.c.month)
+Index("usage_day", usage.c.day)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("project", String(64), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("resource", String(256), nullable=True),
+    Column("outcome", String(64), nullable=False),
+    Column("details", Text, nullable=False),  # canonical JSON, hashed as stored
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row: the chain's length and last hash. Appending updates it first, which takes the write lock on both
+# SQLite and PostgreSQL, so replicas append one after another and the chain never forks.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+retained = Table(
+    "retained_messages",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("project", String(64), nullable=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False, index=True),
+    Column("prompt", Text, nullable=False),  # JSON: the messages or the prompt as received
+    Column("answer", Text, nullable=False),
+)

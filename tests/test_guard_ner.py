@@ -1,0 +1,135 @@
+"""Named entities on real text: people, places, addresses and organisations found offline; ordinary words left."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from enclave.api.app import build_gateway
+from enclave.config import EntitiesConfig, GuardConfig, Settings
+from enclave.engines.base import ChatMessage, GenerationRequest
+from enclave.errors import ConfigError
+from enclave.gateway import Gateway, InferenceCall
+from enclave.guard import entities, lexicon
+from enclave.guard.scanner import Guard
+from tests.fake_upstream import FakeUpstream, fake_upstream
+
+GUARD = Guard(GuardConfig())
+
+
+def found(text: str) -> list[tuple[str, str]]:
+    return [(f.entity_type, text[f.start:f.end]) for f in GUARD.find(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Please add Inessa Samoylova as a beneficiary.", [("PERSON", "Inessa Samoylova")]),
+        ("I spoke with Mr. Tokaryev yesterday.", [("PERSON", "Tokaryev")]),
+        ("Tomaszewski began writing as a teenager.", [("PERSON", "Tomaszewski")]),
+        ("Forward it to Djevad R. Mitnjek before noon.", [("PERSON", "Djevad R. Mitnjek")]),
+        ("The song is by Christiane de Vaan.", [("PERSON", "Christiane de Vaan")]),
+        ("ask john tomlinson about it", [("PERSON", "john tomlinson")]),
+        ("We moved here from Tartu in Estonia.", [("LOCATION", "Tartu"), ("LOCATION", "Estonia")]),
+        ("She grew up in Vyskytná nad Jihlavou.", [("LOCATION", "Vyskytná nad Jihlavou")]),
+        ("My sister lives in Ohio.", [("LOCATION", "Ohio")]),
+        ("Ship it to 221 Baker Street, London NW1 6XE.", [("ADDRESS", "221 Baker Street, London NW1 6XE")]),
+        ("He lives on the north side of Linzer Strasse 69.", [("ADDRESS", "Linzer Strasse 69")]),
+        ("New address: 4698 rue des Églises Est, Apt. 12", [("ADDRESS", "4698 rue des Églises Est, Apt. 12")]),
+        ("Mail goes to P.O. Box 255 now.", [("ADDRESS", "P.O. Box 255")]),
+        ("I used to work for Vaxart Inc. as a zoologist.", [("ORGANIZATION", "Vaxart Inc.")]),
+        ("She joined Brooks Macdonald Group plc in May.", [("ORGANIZATION", "Brooks Macdonald Group plc")]),
+    ],
+)
+def test_named_entity_is_found(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Will you send the report on Monday? May I call you in June?",
+        "Please review the Quarterly Budget before the Board Meeting.",
+        "Thanks, that works for me.",
+        "The Princess arrived this morning.",
+        "Capitalized words like Wisdom and Discipline are often mistaken with names.",
+        "How do I check my balance on my credit card?",
+        "WHAT ??? I DON'T KNOW WHAT TO PRESS NEXT!!!",
+        "The ATM ate my PIN card, ASAP please.",
+        "Email me the spreadsheet before Friday.",
+        "The expressions are evaluated from left to right.",
+    ],
+)
+def test_ordinary_capitalised_words_are_not_names(text: str) -> None:
+    assert found(text) == []
+
+
+def test_entities_are_confidential_and_can_be_switched_off() -> None:
+    report = GUARD.scan(["Inessa Samoylova moved to Tartu."])
+    assert report.counts == {"PERSON": 1, "LOCATION": 1}
+    assert report.data_class == "confidential"
+    only_people = Guard(GuardConfig(entities={"types": ["PERSON"]}))
+    assert [f.entity_type for f in only_people.find("Inessa Samoylova moved to Tartu.")] == ["PERSON"]
+    assert Guard(GuardConfig(entities={"backend": "none"})).find("Inessa Samoylova moved to Tartu.") == []
+
+
+def test_a_model_backend_that_is_not_installed_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"not installed|needs"):
+        entities.load(EntitiesConfig(backend="spacy", spacy_model="no_such_model_xx"))
+
+
+def test_loading_the_builtin_backend_makes_no_network_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts: list[object] = []
+
+    def refuse(self: socket.socket, address: object) -> None:
+        attempts.append(address)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    lexicon.load.cache_clear()
+    backend = entities.load(EntitiesConfig())
+    assert backend is not None
+    assert list(backend.find("Call Inessa Samoylova in Tartu.")) == [("PERSON", 5, 21), ("LOCATION", 25, 30)]
+    assert attempts == []
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FakeUpstream]:
+    with fake_upstream() as fake:
+        yield fake
+
+
+async def pseudonymizing_gateway(upstream: FakeUpstream, data_dir: Path) -> Gateway:
+    settings = Settings.model_validate({
+        "data_dir": str(data_dir),
+        "models": [],
+        "providers": [{"name": "hosted", "base_url": upstream.url, "zone": "external", "retries": 0}],
+        "routes": [{"name": "assistant", "targets": ["hosted/echo"]}],
+        "guard": {"action": "pseudonymize"},
+    })
+    return await build_gateway(settings, auth_required=False)
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_name_and_address_are_pseudonymized_and_restored(upstream: FakeUpstream, stream: bool,
+                                                           tmp_path: Path) -> None:
+    text = "Draft a letter to Inessa Samoylova at 221 Baker Street. Sign it from Inessa Samoylova's lawyer."
+
+    async def run() -> list[str]:
+        gateway = await pseudonymizing_gateway(upstream, tmp_path)
+        try:
+            request = GenerationRequest(messages=(ChatMessage("user", text),), stream=stream)
+            answer = await gateway.infer(InferenceCall("assistant", request, "chat"))
+            return [d.text async for d in answer]
+        finally:
+            await gateway.close()
+
+    pieces = asyncio.run(run())
+    received = upstream.received[-1].body["messages"][-1]["content"]
+    assert "Samoylova" not in upstream.texts() and "Baker" not in upstream.texts()
+    assert received.startswith("Draft a letter to <PERSON_1> at <ADDRESS_1>.")
+    assert "".join(pieces) == text
