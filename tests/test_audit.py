@@ -26,8 +26,7 @@ def chain(store_url: str, tmp_path):  # type: ignore[no-untyped-def]
 
 
 def _verify(engine, signed):  # type: ignore[no-untyped-def]
-    with engine.connect() as connection:
-        return signed.verify(connection)
+    return signed.verify(engine)
 
 
 def test_intact_chain_verifies(chain) -> None:  # type: ignore[no-untyped-def]
@@ -112,4 +111,33 @@ def test_concurrent_writers_never_fork_the_chain(store_url: str) -> None:
         result, _ = walk(connection, set())
         assert connection.execute(text("SELECT count(*) FROM audit_log")).scalar() == 200
     assert result.ok, result.problems
+    engine.dispose()
+
+
+def test_verify_while_entries_are_appended_finds_nothing_wrong(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    engine = open_engine(store_url)
+    signed = Checkpoints(tmp_path / "checkpoints.jsonl", b"k" * 32)
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.is_set():
+            with engine.begin() as connection:
+                seq, head = append(connection, [AuditEntry("writer", "inference", "ok") for _ in range(3)])
+            signed.write(seq, head)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    results = []
+    try:
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            results.append(signed.verify(engine))
+    finally:
+        stop.set()
+        thread.join()
+    assert all(r.ok for r in results), [r.problems for r in results if not r.ok][:1]
+    assert results[-1].entries > 0
     engine.dispose()

@@ -68,12 +68,14 @@ def test_kill_9_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
     config = _config(tmp_path, url, flush=0.2)
     processes: list[subprocess.Popen[bytes]] = []
     with running_server(config, tmp_path / "server.log", process_out=processes) as base:
-        for _ in range(5):
-            assert httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=60).status_code == 200
+        responses = [httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=60) for _ in range(5)]
+        assert all(r.status_code == 200 for r in responses)
         time.sleep(1.0)  # five flush intervals
         os.kill(processes[0].pid, signal.SIGKILL)
         processes[0].wait()
-    assert _count(url)[0] == 5
+    prompt = sum(r.json()["usage"]["prompt_tokens"] for r in responses)
+    completion = sum(r.json()["usage"]["completion_tokens"] for r in responses)
+    assert _count(url) == (5, prompt, completion)
     # The store is consistent after the kill: the server starts again on it and keeps counting.
     with running_server(config, tmp_path / "server2.log") as base:
         assert httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=60).status_code == 200

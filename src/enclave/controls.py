@@ -5,7 +5,10 @@ Shared by the server and the CLI, so both read and write the same store the same
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
+import logging
 from dataclasses import dataclass
 from functools import partial
 
@@ -14,13 +17,16 @@ from sqlalchemy import Engine
 from enclave.access.auth import Access
 from enclave.access.directory import Directory
 from enclave.access.limits import Limiter, MemoryLimiter, RedisLimiter
+from enclave.audit.chain import AuditEntry
 from enclave.audit.checkpoints import Checkpoints, checkpoint_path, signing_key
 from enclave.config import Settings
 from enclave.gateway.accounting import Accounting
 from enclave.ledger.prices import PriceSheet
 from enclave.ledger.recorder import Recorder
 from enclave.ledger.summary import month_spend
-from enclave.store.db import open_engine, store_url
+from enclave.store.db import now_us, open_engine, store_url
+
+log = logging.getLogger(__name__)
 
 
 def is_loopback(host: str) -> bool:
@@ -62,4 +68,16 @@ def open_controls(settings: Settings, auth_required: bool) -> Controls:
     recorder = Recorder(engine, settings.ledger, checkpoints(settings), settings.audit.checkpoint_seconds)
     accounting = Accounting(PriceSheet(settings.prices), settings.limits, limiter, recorder)
     access = Access(directory, auth_required, settings.auth.cache_seconds)
+    if auth_required and not any(k.role == "admin" and k.state(now_us()) == "active" for k in directory.list_keys()):
+        log.warning("authentication is on and no admin key exists: create one with "
+                    "`enclave keys create --name NAME --role admin`")
+    # The policy in force is part of the record: every start logs a digest of the configuration, so a changed
+    # rule shows up in the audit log as a changed digest.
+    policy = settings.model_dump(mode="json", include={"policy", "routes", "guard", "auth", "limits", "prices"})
+    digest = hashlib.sha256(json.dumps(settings.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    accounting.audit(AuditEntry("server", "server.start", "ok", details={
+        "config_sha256": digest, "auth_required": auth_required,
+        "rules": [r["name"] for r in policy["policy"]["rules"]], "routes": [r["name"] for r in policy["routes"]],
+        "guard_action": policy["guard"]["action"],
+    }))
     return Controls(engine, directory, access, accounting)

@@ -33,6 +33,18 @@ class Quota:
     tpm: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A project's monthly budget, and the cost this request may reach (the most any of its targets would
+    charge), reserved up front."""
+
+    project: str
+    month: str
+    limit: float
+    block: bool
+    estimate: float
+
+
 @dataclass(slots=True)
 class Admission:
     """What a request reserved, to settle when it ends, and the headers that tell the client where it stands."""
@@ -40,13 +52,8 @@ class Admission:
     minute: int
     scopes: tuple[str, ...] = ()
     reserved_tokens: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class BudgetHold:
-    key: str
-    reserved: float
+    budget_key: str | None = None
+    reserved_cost: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -90,15 +97,19 @@ def _budget_headers(spent: float, budget: float) -> dict[str, str]:
     return {"x-enclave-budget-spent": f"{spent:.6f}", "x-enclave-budget-limit": f"{budget:.2f}"}
 
 
+def _budget_refusal(budget: Budget, spent: float) -> BudgetExceeded:
+    return BudgetExceeded(f"Project '{budget.project}' has spent its monthly budget ({spent:.2f} of "
+                          f"{budget.limit:.2f}).", headers=_budget_headers(spent, budget.limit))
+
+
 class Limiter(Protocol):
-    async def admit(self, quotas: list[Quota], tokens: int) -> Admission: ...
-
-    def settle(self, admission: Admission, tokens: int) -> None: ...
-
-    async def reserve(self, project: str, month: str, estimate: float, budget: float, block: bool) -> BudgetHold:
+    async def admit(self, quotas: list[Quota], tokens: int, budget: Budget | None) -> Admission:
+        """Check every limit and the budget, and reserve, in one atomic step; raise when any refuses."""
         ...
 
-    def settle_budget(self, hold: BudgetHold, cost: float) -> None: ...
+    def settle(self, admission: Admission, tokens: int, cost: float) -> None:
+        """Replace the reservation by what the request really used."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -119,7 +130,13 @@ class MemoryLimiter:
         return (c.get((scope, "r", minute), 0) + weight * c.get((scope, "r", minute - 1), 0),
                 c.get((scope, "t", minute), 0) + weight * c.get((scope, "t", minute - 1), 0))
 
-    async def admit(self, quotas: list[Quota], tokens: int) -> Admission:
+    async def admit(self, quotas: list[Quota], tokens: int, budget: Budget | None) -> Admission:
+        budget_key = None
+        if budget is not None:
+            budget_key = f"{budget.project}:{budget.month}"
+            if budget_key not in self._spent:
+                self._spent[budget_key] = await asyncio.to_thread(self._load_spent, budget.project, budget.month)
+        # From here on no await: the check and the reservation are one step for the event loop.
         now = time.time()
         minute, weight = _window(now)
         used = [self._used(q.scope, minute, weight) for q in quotas]
@@ -129,29 +146,26 @@ class MemoryLimiter:
                 raise _refusal(quota, "requests", requests, headers, now)
             if quota.tpm and consumed + tokens > quota.tpm:
                 raise _refusal(quota, "tokens", consumed, headers, now)
+        admission = Admission(minute, tuple(q.scope for q in quotas), tokens, headers=headers)
+        if budget is not None and budget_key is not None:
+            spent = self._spent[budget_key]
+            if budget.block and spent + budget.estimate > budget.limit:
+                raise _budget_refusal(budget, spent)
+            self._spent[budget_key] = spent + budget.estimate
+            admission.budget_key, admission.reserved_cost = budget_key, budget.estimate
+            headers |= _budget_headers(spent + budget.estimate, budget.limit)
         for quota in quotas:
             self._add((quota.scope, "r", minute), 1)
             self._add((quota.scope, "t", minute), tokens)
         self._expire(minute)
-        return Admission(minute, tuple(q.scope for q in quotas), tokens, headers)
+        return admission
 
-    def settle(self, admission: Admission, tokens: int) -> None:
+    def settle(self, admission: Admission, tokens: int, cost: float) -> None:
         for scope in admission.scopes:
             self._add((scope, "t", admission.minute), tokens - admission.reserved_tokens)
-
-    async def reserve(self, project: str, month: str, estimate: float, budget: float, block: bool) -> BudgetHold:
-        key = f"{project}:{month}"
-        if key not in self._spent:
-            self._spent[key] = await asyncio.to_thread(self._load_spent, project, month)
-        spent = self._spent[key]
-        if block and spent + estimate > budget:
-            raise BudgetExceeded(f"Project '{project}' has spent its monthly budget ({spent:.2f} of {budget:.2f}).",
-                                 headers=_budget_headers(spent, budget))
-        self._spent[key] = spent + estimate
-        return BudgetHold(key, estimate, _budget_headers(spent + estimate, budget))
-
-    def settle_budget(self, hold: BudgetHold, cost: float) -> None:
-        self._spent[hold.key] = self._spent.get(hold.key, 0.0) + cost - hold.reserved
+        if admission.budget_key is not None:
+            key = admission.budget_key
+            self._spent[key] = self._spent.get(key, 0.0) + cost - admission.reserved_cost
 
     def _add(self, key: tuple[str, str, int], amount: float) -> None:
         self._counts[key] = self._counts.get(key, 0) + amount
@@ -164,123 +178,140 @@ class MemoryLimiter:
         return None
 
 
-# KEYS: four per quota (requests now, requests before, tokens now, tokens before);
-# ARGV: previous-minute weight, tokens to reserve, then rpm and tpm per quota (0: no limit).
-# Returns {1, used...} when admitted (and counts it), {0, quota index, kind, used...} when refused.
+# KEYS: four per quota (requests now, requests before, tokens now, tokens before), then the budget's key if any.
+# ARGV: previous-minute weight, tokens to reserve, quota count, rpm and tpm per quota (0: no limit), then
+# the budget's estimate, limit and block flag (1/0) if any.
+# Returns {status, quota index, kind, spent, used...}: status 1 admitted (and counted), 0 refused by a limit,
+# 2 refused by the budget, 3 the budget's month is not in Redis yet (nothing counted).
 _ADMIT = """
-local weight, tokens = tonumber(ARGV[1]), tonumber(ARGV[2])
+local weight, tokens, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local used = {}
-for i = 0, #KEYS / 4 - 1 do
+for i = 0, n - 1 do
   local r = tonumber(redis.call('GET', KEYS[4*i+1]) or '0') + weight * tonumber(redis.call('GET', KEYS[4*i+2]) or '0')
   local t = tonumber(redis.call('GET', KEYS[4*i+3]) or '0') + weight * tonumber(redis.call('GET', KEYS[4*i+4]) or '0')
   used[#used+1] = tostring(r)
   used[#used+1] = tostring(t)
-  local rpm, tpm = tonumber(ARGV[3+2*i]), tonumber(ARGV[4+2*i])
-  if rpm > 0 and r + 1 > rpm then return {0, i, 'requests', unpack(used)} end
-  if tpm > 0 and t + tokens > tpm then return {0, i, 'tokens', unpack(used)} end
+  local rpm, tpm = tonumber(ARGV[4+2*i]), tonumber(ARGV[5+2*i])
+  if rpm > 0 and r + 1 > rpm then return {0, i, 'requests', '0', unpack(used)} end
+  if tpm > 0 and t + tokens > tpm then return {0, i, 'tokens', '0', unpack(used)} end
 end
-for i = 0, #KEYS / 4 - 1 do
+local spent = '0'
+if #KEYS > 4 * n then
+  local a = 4 + 2 * n
+  local value = redis.call('GET', KEYS[4*n+1])
+  if not value then return {3, 0, '', '0', unpack(used)} end
+  if ARGV[a+2] == '1' and tonumber(value) + tonumber(ARGV[a]) > tonumber(ARGV[a+1]) then
+    return {2, 0, '', value, unpack(used)}
+  end
+  spent = redis.call('INCRBYFLOAT', KEYS[4*n+1], ARGV[a])
+end
+for i = 0, n - 1 do
   redis.call('INCR', KEYS[4*i+1])
   redis.call('EXPIRE', KEYS[4*i+1], 130)
   redis.call('INCRBY', KEYS[4*i+3], tokens)
   redis.call('EXPIRE', KEYS[4*i+3], 130)
 end
-return {1, 0, '', unpack(used)}
+return {1, 0, '', spent, unpack(used)}
 """
-
-# KEYS[1]: the project's spend this month; ARGV: estimate, budget, block (1/0).
-_RESERVE = """
-local spent = redis.call('GET', KEYS[1])
-if not spent then return {'missing', '0'} end
-spent = tonumber(spent)
-if ARGV[3] == '1' and spent + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return {'refused', tostring(spent)} end
-return {'ok', redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])}
-"""
+SETTLE_EVERY = 0.1
 
 
 class RedisLimiter:
-    """Counters in Redis, shared by every replica. Redis unreachable: requests are refused (503), since
-    admitting them unlimited would let one replica's outage lift every limit."""
+    """Counters in Redis, shared by every replica: one script, one round trip, per request. Settlements (the
+    difference between what was reserved and what was used) are summed in memory and sent every 0.1 s in one
+    pipeline. Redis unreachable: requests are refused (503), since admitting them unlimited would let one
+    replica's outage lift every limit."""
 
     def __init__(self, url: str, spent: SpentLoader) -> None:
         import redis.asyncio as redis
 
         self._redis = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self._admit = self._redis.register_script(_ADMIT)
-        self._reserve = self._redis.register_script(_RESERVE)
         self._load_spent = spent
-        self._pending: set[asyncio.Task[None]] = set()
+        self._tokens: dict[str, int] = {}
+        self._costs: dict[str, float] = {}
+        self._settler: asyncio.Task[None] | None = None
 
-    async def admit(self, quotas: list[Quota], tokens: int) -> Admission:
+    async def admit(self, quotas: list[Quota], tokens: int, budget: Budget | None) -> Admission:
         now = time.time()
         minute, weight = _window(now)
         keys = [f"enclave:rl:{q.scope}:{kind}:{m}" for q in quotas for kind in "rt" for m in (minute, minute - 1)]
-        # The script wants requests now/before, tokens now/before: the comprehension above yields exactly that.
-        args: list[float | int] = [weight, tokens]
+        args: list[float | int | str] = [weight, tokens, len(quotas)]
         for quota in quotas:
             args += [quota.rpm or 0, quota.tpm or 0]
-        result = await self._call(self._admit, keys, args)
-        values = [float(v) for v in result[3:]]
+        budget_key = None
+        if budget is not None:
+            budget_key = f"enclave:budget:{budget.project}:{budget.month}"
+            keys.append(budget_key)
+            args += [repr(budget.estimate), repr(budget.limit), 1 if budget.block else 0]
+        result = await self._call(keys, args)
+        if int(result[0]) == 3 and budget is not None and budget_key is not None:
+            # First use this month, or Redis lost its data: start from the ledger's total, once, for everyone.
+            spent = await asyncio.to_thread(self._load_spent, budget.project, budget.month)
+            await self._redis.set(budget_key, repr(spent), nx=True, ex=40 * 86400)
+            result = await self._call(keys, args)
+        status = int(result[0])
+        values = [float(v) for v in result[4:]]
         used = list(zip(values[::2], values[1::2], strict=True))
         headers = _headers(quotas, used, tokens, now)
-        if int(result[0]) == 0:
+        if status == 0:
             index, kind = int(result[1]), result[2].decode()
-            quota = quotas[index]
-            raise _refusal(quota, kind, used[index][0 if kind == "requests" else 1], headers, now)
-        return Admission(minute, tuple(q.scope for q in quotas), tokens, headers)
+            raise _refusal(quotas[index], kind, used[index][0 if kind == "requests" else 1], headers, now)
+        admission = Admission(minute, tuple(q.scope for q in quotas), tokens, headers=headers)
+        if budget is not None:
+            spent = float(result[3])
+            if status == 2:
+                raise _budget_refusal(budget, spent)
+            admission.budget_key, admission.reserved_cost = budget_key, budget.estimate
+            headers |= _budget_headers(spent, budget.limit)
+        self._start_settler()
+        return admission
 
-    def settle(self, admission: Admission, tokens: int) -> None:
+    def settle(self, admission: Admission, tokens: int, cost: float) -> None:
         delta = tokens - admission.reserved_tokens
-        if delta and admission.scopes:
-            keys = [f"enclave:rl:{scope}:t:{admission.minute}" for scope in admission.scopes]
-            self._background(self._incr(keys, delta))
+        if delta:
+            for scope in admission.scopes:
+                key = f"enclave:rl:{scope}:t:{admission.minute}"
+                self._tokens[key] = self._tokens.get(key, 0) + delta
+        if admission.budget_key is not None and cost != admission.reserved_cost:
+            key = admission.budget_key
+            self._costs[key] = self._costs.get(key, 0.0) + cost - admission.reserved_cost
 
-    async def reserve(self, project: str, month: str, estimate: float, budget: float, block: bool) -> BudgetHold:
-        key = f"enclave:budget:{project}:{month}"
-        args = [estimate, budget, 1 if block else 0]
-        status, value = await self._call(self._reserve, [key], args)
-        if status == b"missing":
-            # First use this month, or Redis lost its data: start from the ledger's total, once, for everyone.
-            spent = await asyncio.to_thread(self._load_spent, project, month)
-            await self._redis.set(key, repr(spent), nx=True, ex=40 * 86400)
-            status, value = await self._call(self._reserve, [key], args)
-        spent = float(value)
-        if status == b"refused":
-            raise BudgetExceeded(f"Project '{project}' has spent its monthly budget ({spent:.2f} of {budget:.2f}).",
-                                 headers=_budget_headers(spent, budget))
-        return BudgetHold(key, estimate, _budget_headers(spent, budget))
-
-    def settle_budget(self, hold: BudgetHold, cost: float) -> None:
-        if cost != hold.reserved:
-            self._background(self._redis.incrbyfloat(hold.key, cost - hold.reserved))
-
-    async def _call(self, script, keys: list[str], args: list[float | int]) -> list:  # type: ignore[no-untyped-def,type-arg]
+    async def _call(self, keys: list[str], args: list[float | int | str]) -> list[bytes]:
         from redis.exceptions import RedisError
 
         try:
-            return await script(keys=keys, args=args)
+            return await self._admit(keys=keys, args=args)
         except RedisError as exc:
-            log.error("limits store unreachable: %s", exc)
+            log.error("limits store unreachable: %s", exc.__class__.__name__)
             raise StoreUnavailable("The rate-limit store is unreachable; the request was not admitted.") from exc
 
-    async def _incr(self, keys: list[str], delta: int) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.incrby(key, delta)
-            await pipe.execute()
+    def _start_settler(self) -> None:
+        if self._settler is None:
+            self._settler = asyncio.get_running_loop().create_task(self._settle_loop())
 
-    def _background(self, work) -> None:  # type: ignore[no-untyped-def]
-        async def run() -> None:
-            try:
-                await work
-            except Exception as exc:  # settling is best effort: the reservation already counted
-                log.warning("could not settle a reservation in Redis: %s", exc)
+    async def _settle_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SETTLE_EVERY)
+            await self._flush()
 
-        task = asyncio.get_running_loop().create_task(run())
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+    async def _flush(self) -> None:
+        if not self._tokens and not self._costs:
+            return
+        tokens, self._tokens = self._tokens, {}
+        costs, self._costs = self._costs, {}
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key, delta in tokens.items():
+                    pipe.incrby(key, delta)
+                for key, amount in costs.items():
+                    pipe.incrbyfloat(key, amount)
+                await pipe.execute()
+        except Exception as exc:  # settling is best effort: the reservation already counted
+            log.warning("could not settle reservations in Redis: %s", exc.__class__.__name__)
 
     async def close(self) -> None:
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        if self._settler is not None:
+            self._settler.cancel()
+        await self._flush()
         await self._redis.aclose()

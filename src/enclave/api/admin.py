@@ -130,8 +130,7 @@ async def audit_verify(request: Request, _: Auditor) -> dict[str, Any]:
     checkpoints: Checkpoints = recorder.checkpoints
 
     def verify() -> dict[str, Any]:
-        with engine.connect() as connection:
-            result = checkpoints.verify(connection)
+        result = checkpoints.verify(engine)
         return {"ok": result.ok, "entries": result.entries, "head": result.head_hash,
                 "checkpoints": result.checkpoints, "problems": [asdict(p) for p in result.problems]}
 

@@ -94,7 +94,11 @@ class Verification:
 
 
 def walk(connection: Connection, wanted: set[int]) -> tuple[Verification, dict[int, str]]:
-    """Recompute every link, in sequence order; returns the result and the hashes at the ``wanted`` positions."""
+    """Recompute every link, in sequence order; returns the result and the hashes at the ``wanted`` positions.
+
+    The head is read first: entries appended while the walk runs come after it and are checked like the rest.
+    """
+    head_seq, head_hash = connection.execute(select(audit_head.c.seq, audit_head.c.hash)).one()
     result = Verification()
     at: dict[int, str] = {}
     prev, expected = GENESIS, 1
@@ -112,13 +116,12 @@ def walk(connection: Connection, wanted: set[int]) -> tuple[Verification, dict[i
         if recomputed != row.hash:
             result.problems.append(Problem(row.seq, "edited",
                                            f"entry {row.seq} does not match its hash (edited or moved)"))
-        if row.seq in wanted:
+        if row.seq in wanted or row.seq == head_seq:
             at[row.seq] = row.hash
         prev, expected = row.hash, row.seq + 1
         result.entries += 1
     result.head_seq, result.head_hash = expected - 1, prev
-    head_seq, head_hash = connection.execute(select(audit_head.c.seq, audit_head.c.hash)).one()
-    if (head_seq, head_hash) != (result.head_seq, result.head_hash):
+    if result.head_seq < head_seq or (head_seq > 0 and at.get(head_seq) != head_hash):
         result.problems.append(Problem(result.head_seq, "head",
                                        f"the log ends at entry {result.head_seq} but its head says {head_seq} "
                                        "(entries at the end deleted, or the head edited)"))

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection
+from sqlalchemy import Engine
 
 from enclave.audit.chain import Problem, Verification, walk
 from enclave.config import Settings
@@ -70,7 +70,11 @@ class Checkpoints:
             return [], []
         found: list[Checkpoint] = []
         problems: list[Problem] = []
-        for number, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
+        text = self.path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        if lines and not text.endswith("\n"):
+            lines.pop()  # a line still being written by the server: it is checked next time
+        for number, line in enumerate(lines, 1):
             try:
                 raw = json.loads(line)
                 point = Checkpoint(int(raw["seq"]), str(raw["hash"]), int(raw["at_us"]), str(raw["mac"]))
@@ -83,10 +87,13 @@ class Checkpoints:
             found.append(point)
         return found, problems
 
-    def verify(self, connection: Connection) -> Verification:
-        """Every link of the chain, then every signed checkpoint against it."""
+    def verify(self, engine: Engine) -> Verification:
+        """Every link of the chain, then every signed checkpoint against it, in one consistent snapshot (the
+        server keeps appending meanwhile: rows and head must be read as of the same moment)."""
         points, problems = self.read()
-        result, hashes = walk(connection, {p.seq for p in points})
+        options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+        with engine.connect().execution_options(**options) as connection:
+            result, hashes = walk(connection, {p.seq for p in points})
         result.problems.extend(problems)
         result.checkpoints = len(points)
         for point in points:

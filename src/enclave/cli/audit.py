@@ -28,8 +28,7 @@ def verify(
     settings = settings_or_exit(config)
     engine = store_or_exit(settings)
     signed = Checkpoints(checkpoints or checkpoint_path(settings), signing_key(settings))
-    with engine.connect() as connection:
-        result = signed.verify(connection)
+    result = signed.verify(engine)
     for problem in result.problems:
         out.print(f"[red]entry {problem.seq}[/red] {problem.kind}: {problem.detail}")
     status = "[green]intact[/green]" if result.ok else f"[red]{len(result.problems)} problem(s)[/red]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Annotated
 
 import typer
@@ -33,6 +34,9 @@ def serve(
             code=2,
         )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The ledger writer and the engine run in threads; a short switch interval lets the event loop take the GIL
+    # back within half a millisecond instead of five, which is what keeps a flush out of the latency tail.
+    sys.setswitchinterval(0.0005)
     uvicorn.run(
         create_app(settings, auth_required=auth_required),
         host=host,

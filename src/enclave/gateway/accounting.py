@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from enclave.access.keys import ANONYMOUS, Principal
-from enclave.access.limits import Admission, BudgetHold, Limiter, Quota
+from enclave.access.limits import Admission, Budget, Limiter, Quota
 from enclave.audit.chain import AuditEntry
 from enclave.config import LimitsConfig
 from enclave.engines.base import GenerationRequest, Usage
@@ -22,7 +22,7 @@ from enclave.ledger.prices import PriceSheet
 from enclave.ledger.recorder import Recorder
 from enclave.ledger.records import Retained, UsageRecord, month_of, new_request_id
 from enclave.routing.policy import RoutingDecision
-from enclave.routing.table import Target
+from enclave.routing.table import Route, Target
 from enclave.store.db import now_us
 
 _DAY_US = 86_400_000_000
@@ -45,7 +45,6 @@ class Ticket:
     principal: Principal = ANONYMOUS
     project: str | None = None
     admission: Admission | None = None
-    hold: BudgetHold | None = None
     decision: RoutingDecision | None = None
     target: Target | None = None
     report: GuardReport | None = None
@@ -61,8 +60,6 @@ class Ticket:
         headers = {"x-request-id": self.request_id}
         if self.admission is not None:
             headers |= self.admission.headers
-        if self.hold is not None:
-            headers |= self.hold.headers
         return headers
 
 
@@ -88,18 +85,21 @@ class Accounting:
             quotas.append(Quota(f"project:{project.name}", project.rpm, project.tpm))
         return quotas
 
-    async def admit(self, ticket: Ticket) -> None:
-        quotas = self.quotas(ticket.principal)
-        if quotas and self.limiter is not None:
-            ticket.admission = await self.limiter.admit(quotas, ticket.estimated_tokens)
-
-    async def reserve(self, ticket: Ticket, target: Target) -> None:
-        project = ticket.principal.project
-        if project is None or project.monthly_budget is None or self.limiter is None:
+    async def admit(self, ticket: Ticket, route: Route) -> None:
+        """Rate limits and the budget, checked and reserved in one step. The budget reserves the most any of
+        the route's targets would charge: routing comes later, and a reservation must not be too small."""
+        if self.limiter is None:
             return
-        estimate = self.prices.estimate(target, prompt_chars(ticket.request) // 4 + 1, ticket.request.max_tokens)
-        ticket.hold = await self.limiter.reserve(project.name, month_of(), estimate, project.monthly_budget,
-                                                 project.budget_action == "block")
+        quotas = self.quotas(ticket.principal)
+        project = ticket.principal.project
+        budget = None
+        if project is not None and project.monthly_budget is not None:
+            prompt = prompt_chars(ticket.request) // 4 + 1
+            estimate = max(self.prices.estimate(t, prompt, ticket.request.max_tokens) for t in route.targets)
+            budget = Budget(project.name, month_of(), project.monthly_budget, project.budget_action == "block",
+                            estimate)
+        if quotas or budget is not None:
+            ticket.admission = await self.limiter.admit(quotas, ticket.estimated_tokens, budget)
 
     def started(self, ticket: Ticket, target: Target) -> None:
         """The call went out: upstream targets start sharing their provider's busy time."""
@@ -117,11 +117,8 @@ class Accounting:
         prompt = usage.prompt_tokens if usage else 0
         completion = usage.completion_tokens if usage else 0
         cost = self.prices.cost(target, prompt, completion, compute) if target is not None else 0.0
-        if self.limiter is not None:
-            if ticket.admission is not None:
-                self.limiter.settle(ticket.admission, prompt + completion)
-            if ticket.hold is not None:
-                self.limiter.settle_budget(ticket.hold, cost)
+        if self.limiter is not None and ticket.admission is not None:
+            self.limiter.settle(ticket.admission, prompt + completion, cost)
         if self.recorder is None:
             return
         decision, report = ticket.decision, ticket.report

@@ -155,11 +155,10 @@ class Gateway:
             route = self.router.table.resolve(call.model)
             if project is not None and not project.allows_model(route.names):
                 raise PermissionDenied(f"Project '{project.name}' may not use model '{route.name}'.", param="model")
-            await self.accounting.admit(ticket)
+            await self.accounting.admit(ticket, route)
             ticket.report = report = self.inspect(call)
             facts = self.facts(call, ticket, report)
             ticket.decision = decision = self.router.decide(facts)
-            await self.accounting.reserve(ticket, decision.targets[0])
             if project is not None and project.retention_days > 0:
                 ticket.answer = []
             pseudonyms, external = self.pseudonymize(call.request, report)
