@@ -34,8 +34,9 @@ def write_config(directory: Path, settings: dict[str, object] | None = None, **m
 
 def run_cli(*args: str, config: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the enclave CLI as a user would; the result's stdout and stderr are text."""
+    # A wide terminal, so tables print whole values rather than truncating them to 80 columns.
     return subprocess.run([*ENCLAVE, *args, "--config", str(config)], input=input, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, env={**os.environ, "COLUMNS": "200"})
 
 
 @contextmanager

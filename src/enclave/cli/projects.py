@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -10,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from enclave.access.directory import Directory
+from enclave.access.keys import Project
 from enclave.access.specs import ProjectChanges, ProjectSpec
 from enclave.cli.common import ConfigOption, cli_actor, fail, settings_or_exit, store_or_exit
 from enclave.config import describe_validation_error
@@ -48,6 +51,17 @@ def _show(rows: list[Any]) -> None:
     out.print(table)
 
 
+def _change(config: Path | None, change: Callable[[Directory, str], Project]) -> None:
+    """Validate and apply one change to the store, then show the project as it now is."""
+    try:
+        project = change(Directory(store_or_exit(settings_or_exit(config))), cli_actor())
+    except ValidationError as exc:
+        raise fail(describe_validation_error("project", exc), code=2) from exc
+    except EnclaveError as exc:
+        raise fail(exc.message) from exc
+    _show([project])
+
+
 @app.command("create")
 def create(name: Annotated[str, typer.Argument(help="Project name.")], data_class: DataClassOption = None,
            models: ModelsOption = None, zones: ZonesOption = None, rpm: RpmOption = None, tpm: TpmOption = None,
@@ -56,14 +70,8 @@ def create(name: Annotated[str, typer.Argument(help="Project name.")], data_clas
     """Create a project."""
     values = _values(name=name, data_class=data_class, allowed_models=models, allowed_zones=zones, rpm=rpm,
                      tpm=tpm, monthly_budget=budget, budget_action=budget_action, retention_days=retention_days)
-    try:
-        spec = ProjectSpec.model_validate(values)
-        project = Directory(store_or_exit(settings_or_exit(config))).create_project(cli_actor(), spec.project())
-    except ValidationError as exc:
-        raise fail(describe_validation_error("project", exc), code=2) from exc
-    except EnclaveError as exc:
-        raise fail(exc.message) from exc
-    _show([project])
+    _change(config, lambda directory, actor: directory.create_project(
+        actor, ProjectSpec.model_validate(values).project()))
 
 
 @app.command("update")
@@ -74,14 +82,8 @@ def update(name: Annotated[str, typer.Argument(help="Project name.")], data_clas
     """Change the settings given; the others stay as they are."""
     values = _values(data_class=data_class, allowed_models=models, allowed_zones=zones, rpm=rpm, tpm=tpm,
                      monthly_budget=budget, budget_action=budget_action, retention_days=retention_days)
-    try:
-        changes = ProjectChanges.model_validate(values).changes()
-        project = Directory(store_or_exit(settings_or_exit(config))).update_project(cli_actor(), name, changes)
-    except ValidationError as exc:
-        raise fail(describe_validation_error("project", exc), code=2) from exc
-    except EnclaveError as exc:
-        raise fail(exc.message) from exc
-    _show([project])
+    _change(config, lambda directory, actor: directory.update_project(
+        actor, name, ProjectChanges.model_validate(values).changes()))
 
 
 @app.command("list")
