@@ -42,6 +42,11 @@ def found(text: str) -> list[tuple[str, str]]:
         ("aws AKIAIOSFODNN7EXAMPLE here", [("SECRET", "AKIAIOSFODNN7EXAMPLE")]),
         ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789", [("SECRET", "ghp_abcdefghijklmnopqrstuvwxyz0123456789")]),
         ("password = hunter2hunter2", [("SECRET", "hunter2hunter2")]),
+        ("Can someone call me on 413 4270?", [("PHONE_NUMBER", "413 4270")]),  # local, no area code
+        ("Phone: 84 23 30", [("PHONE_NUMBER", "84 23 30")]),
+        ("34 76 31 office", [("PHONE_NUMBER", "34 76 31")]),
+        ("Desk: (07700) 467763", [("PHONE_NUMBER", "(07700) 467763")]),  # a UK trunk code in brackets
+        ("Stop sending messages to 9761 9808", [("PHONE_NUMBER", "9761 9808")]),
         ("He was born on 12/03/1984 in Leeds.", [("DATE_OF_BIRTH", "12/03/1984")]),
         ("DOB: March 4, 1990", [("DATE_OF_BIRTH", "March 4, 1990")]),
         ("MRN: 00451-778 admitted Tuesday.", [("MEDICAL_RECORD_NUMBER", "00451-778")]),
@@ -61,13 +66,17 @@ def test_identifier_is_found(text: str, expected: list[tuple[str, str]]) -> None
         "Tracking 1234567890123456.",  # fails Luhn
         "Account DE89 3704 0044 0532 0130 01.",  # fails mod-97
         "Not an SSN: 000-12-3456 or 666-45-6789 or 123-00-4567.",  # impossible areas and groups
-        "Call 555-0100.",  # too short to be a valid number
+        "Call 555-0100.",  # NANP reserves 555-0100 to 555-0199 for fiction and examples
         "Version 1.2.3.4 and 999.10.10.10 are not addresses; localhost is 127.0.0.1.",
         "The meeting is on 12/03/2024.",  # a date, but nobody's birth date
         "Email me at the usual address.",
         "We sold 1,234,567 units in 2023 for $4,111,111.",
         "The sk-short key and a token of 5 chars.",
         "Chapter 12, verse 3: the ward round is at 10:30.",
+        # Six or seven digits without a phone word right beside them are counts, ids and timings.
+        "The build took 412 8721 ms and moved 84 23 30 rows.",
+        "Order 123 456 shipped; invoice 4128721 is paid.",
+        "Call the function with 412 8721 as the seed.",  # "call" is there, but not in front of the number
     ],
 )
 def test_look_alikes_are_not_flagged(text: str) -> None:

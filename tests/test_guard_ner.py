@@ -43,6 +43,28 @@ def found(text: str) -> list[tuple[str, str]]:
         ("Mail goes to P.O. Box 255 now.", [("ADDRESS", "P.O. Box 255")]),
         ("I used to work for Vaxart Inc. as a zoologist.", [("ORGANIZATION", "Vaxart Inc.")]),
         ("She joined Brooks Macdonald Group plc in May.", [("ORGANIZATION", "Brooks Macdonald Group plc")]),
+        # Legal suffixes in their dotted, glued and bracketed forms; two companies in one run of capitals.
+        ("I work for TSURUMI MANUFACTURING CO.LTD. now.", [("ORGANIZATION", "TSURUMI MANUFACTURING CO.LTD.")]),
+        ("He left Banco Macro S.A. last year.", [("ORGANIZATION", "Banco Macro S.A.")]),
+        ("Ask Banco Products (India) Ltd about it.", [("ORGANIZATION", "Banco Products (India) Ltd")]),
+        ("Brands of Urban&Civic PLC and United Oil & Gas PLC.",
+         [("ORGANIZATION", "Urban&Civic PLC"), ("ORGANIZATION", "United Oil & Gas PLC.")]),
+        ("Compare Acme S.A. and Initech Ltd on price.",
+         [("ORGANIZATION", "Acme S.A."), ("ORGANIZATION", "Initech Ltd")]),
+        ("The Kroger Co. is hiring.", [("ORGANIZATION", "The Kroger Co.")]),
+        ("We hired Boston Consulting Group.", [("ORGANIZATION", "Boston Consulting Group")]),
+        ("Shares in Equity Residential Properties Trust fell.",
+         [("ORGANIZATION", "Equity Residential Properties Trust")]),
+        # Places that are ordinary words: a country, or a multi-word place made of ordinary words.
+        ("The Princess Royal arrived this morning from Finland.", [("LOCATION", "Finland")]),
+        ("United Kingdom leader gives an order.", [("LOCATION", "United Kingdom")]),
+        ("Ms. Crystal Walker Suite 111", [("PERSON", "Crystal Walker"), ("ADDRESS", "Suite 111")]),
+        ("Our offices are at the corner of 5th Avenue and 42nd Street.",
+         [("ADDRESS", "the corner of 5th Avenue and 42nd Street")]),
+        ("Send it to USNS Duncan, FPO AP 36724", [("ADDRESS", "USNS Duncan, FPO AP 36724")]),
+        ("It is C/ Canarias 66, Lazkao", [("ADDRESS", "C/ Canarias 66, Lazkao")]),
+        ("42 Spilman Street\n031-529-449 office", [("ADDRESS", "42 Spilman Street"),
+                                                   ("PHONE_NUMBER", "031-529-449")]),
     ],
 )
 def test_named_entity_is_found(text: str, expected: list[tuple[str, str]]) -> None:
@@ -62,6 +84,11 @@ def test_named_entity_is_found(text: str, expected: list[tuple[str, str]]) -> No
         "The ATM ate my PIN card, ASAP please.",
         "Email me the spreadsheet before Friday.",
         "The expressions are evaluated from left to right.",
+        "I'm sure I'd have said so, and I've said it before.",
+        "See the Working Group notes.",  # two words, the first at the sentence's start: not a company
+        "The Trust Fund pays out in May.",
+        "Turn left at the corner of the table and the wall.",
+        "Q&A and R&D sessions are on Friday.",
     ],
 )
 def test_ordinary_capitalised_words_are_not_names(text: str) -> None:

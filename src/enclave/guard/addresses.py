@@ -18,23 +18,30 @@ _STREET_TYPES = (
 _GLUED_TYPES = (  # written as the end of the street's name: Plattenstrasse, Kapelaniestraat, Meierijlaan
     r"stra(?:ss|ß)e|str\.|weg|laan|straat|gasse|platz|allee|ring|damm|vej|gade|gatan|vägen|veien|väg|katu|tie"
 )
-_LEADING_TYPES = (  # written before the name: Rue de Libya, Avenida Noruega, Via Roma
-    r"rue|rua|via|viale|calle|avenida|avenue|av\.|avda\.?|carrer|piazza|plaza|praça|largo|ulica|ul\.|rruga|strada|calea"
+_LEADING_TYPES = (  # written before the name: Rue de Libya, Avenida Noruega, Via Roma, C/ Canarias
+    r"c/|rue|rua|via|viale|calle|avenida|avenue|av\.|avda\.?|carrer|piazza|plaza|praça|largo|ulica|ul\.|rruga|strada|calea"
     r"|boulevard|bd\.?|chemin|allée|place|travessa|camino|paseo|odos|οδός"
 )
 _TRAILING_WORDS = r"utca|út|tér|rakpart|körút|sor|köz|ulica|náměstí|námestie|cesta|iela|gatvė|tänav"
 _NAME = r"[^\W\d_][\w'’.-]*"
 _NUMBER = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,5})?"
+_CORNER_STREET = r"(?:\d[\w/-]*\s+)?[^\W\d_][\w'’.-]*(?:\s+(?:\d[\w/-]*|[^\W\d_][\w'’.-]*)){0,4}?"
 _UNIT = r"(?:apt\.?|apartment|suite|ste\.?|unit|flat|p\.?\s?o\.?\s?box|box|psc|dpo|fpo|apo)\s*#?\s*\d{1,6}[A-Za-z]?"
 
 _ANCHOR = re.compile(
-    rf"\b{_NUMBER}\s+(?:{_NAME}\s+){{0,4}}?(?:{_STREET_TYPES})\b\.?(?:\s+{_NUMBER}\b)?"  # 221 Baker Street
+    # "the corner of 5th Avenue and Main Street": two streets, each a few words or numbers (first: the street
+    # forms below would otherwise start inside it)
+    rf"(?P<corner>\b(?:the\s+)?corner\s+of\s+(?P<one>{_CORNER_STREET})\s+and\s+(?P<two>{_CORNER_STREET}))|"
+    # 221 Baker Street; a number after it on the same line is the house's ("Wolmarans St 12"), on the next a phone's
+    rf"\b{_NUMBER}\s+(?:{_NAME}\s+){{0,4}}?(?:{_STREET_TYPES})\b\.?(?:[ \t]+{_NUMBER}\b(?![-.]\d))?"
     rf"|(?P<glued>\b(?:{_NAME}\s+){{0,3}}?[^\W\d_]*(?:{_GLUED_TYPES})\s+{_NUMBER}\b)"  # Linzer Strasse 69
     rf"|(?<![\w-])(?:{_LEADING_TYPES})\s+(?:{_NAME}\s+){{0,4}}?(?:{_NAME}|{_NUMBER})(?:\s+{_NUMBER})?\b"  # Rue X 3
     rf"|\b(?:{_NAME}\s+){{1,3}}(?:{_TRAILING_WORDS})\s+{_NUMBER}\b\.?"  # Síp utca 71.
     # 213 Meierijlaan 176, at the end of its line or before the unit
     rf"|\b{_NUMBER}\s+(?:{_NAME}\s+){{0,3}}?{_NAME}\s+{_NUMBER}\b(?=\s*(?:\n|\\n|,|$|(?:apt|suite|unit|ste)\b))"
-    rf"|\b{_UNIT}\b",
+    rf"|\b{_UNIT}\b"
+    # American military mail: "USNS Duncan, FPO AP 36724", "Unit 9359 Box 4025, DPO AP 22650" (USPS Pub. 28)
+    rf"|(?:\b(?:USNS|USNV|USCGC|USS)\s+{_NAME}(?:[ \t]*(?:\n|\\n|,)[ \t]*|\s+))?\b[AFD]PO\s+A[AEP]\s+\d{{5}}\b",
     re.IGNORECASE,
 )
 # What may follow an address, word by word on its line or after a line break or comma: unit, town, state code,
@@ -55,7 +62,8 @@ class StreetAddress:
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         end_of_last = 0
-        anchors = [(self._capitalised_start(m) if m["glued"] else m.start(), m.end()) for m in _ANCHOR.finditer(text)]
+        anchors = [(self._capitalised_start(m) if m["glued"] else m.start(), m.end()) for m in _ANCHOR.finditer(text)
+                   if not m["corner"] or self._streets(m["one"], m["two"])]
         anchors += [(m.start("address"), m.end("address")) for m in _CUE.finditer(text) if m["address"][0].isupper()]
         for start, end in sorted(anchors):
             if start < end_of_last:
@@ -67,6 +75,11 @@ class StreetAddress:
             end = self._widen(text, end)
             end_of_last = end
             yield "ADDRESS", start, end
+
+    @staticmethod
+    def _streets(*names: str) -> bool:
+        """"the corner of Elm and Main" names streets; "the corner of the table and the wall" does not."""
+        return all(name[0].isupper() or name[0].isdigit() for name in names)
 
     @staticmethod
     def _capitalised_start(m: re.Match[str]) -> int:

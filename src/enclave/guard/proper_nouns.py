@@ -22,12 +22,19 @@ _PARTICLES = frozenset({"de", "van", "von", "der", "den", "la", "le", "del", "de
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "dear", "mister", "madam", "lady",
                      "lord", "rev", "fr", "sr", "jr", "hon"})
 _LEGAL_SUFFIXES = frozenset({"inc", "corp", "corporation", "llc", "llp", "ltd", "limited", "co", "company", "plc",
-                             "gmbh", "ag", "sa", "nv", "bv", "pty", "srl", "spa", "oy", "ab", "kg", "lp"})
+                             "gmbh", "ag", "sa", "nv", "bv", "pty", "srl", "spa", "oy", "ab", "kg", "lp", "mfg",
+                             "incorporated", "sca", "sas", "asa", "kk"})
 _ORG_WORDS = frozenset({"group", "holdings", "bank", "university", "college", "institute", "hospital", "clinic",
                         "foundation", "association", "partners", "industries", "technologies", "systems",
                         "solutions", "services", "enterprises", "agency", "trust", "laboratories", "labs",
                         "pharmaceuticals", "therapeutics", "insurance", "airlines", "motors", "bancorp",
-                        "society", "council", "ministry", "department", "school", "academy", "church"})
+                        "society", "council", "ministry", "department", "school", "academy", "church", "fund",
+                        "funds", "capital", "ventures", "research", "consulting", "properties", "communications"})
+# Organisation words that end a name by themselves ("Boston Consulting Group", "Equity Residential Properties
+# Trust"): a run of capitalised words ending in one is an organisation even when every word is ordinary English.
+_ORG_ENDINGS = frozenset({"group", "holdings", "bank", "foundation", "trust", "fund", "partners", "industries",
+                          "technologies", "systems", "solutions", "laboratories", "pharmaceuticals", "therapeutics",
+                          "airlines", "bancorp", "capital", "ventures", "research", "consulting", "properties"})
 _PLACE_CUES = frozenset({"in", "from", "near", "visit", "visiting", "across", "around", "toward", "towards", "via",
                          "leaving", "outside", "inside", "into", "born"})
 _NEAR_CUES = frozenset({"to", "at"})  # as often before a person as before a place: only for a single unknown word
@@ -37,7 +44,12 @@ _PLACE_PARTICLES = frozenset({"nad", "pod", "pri", "na", "am", "sur", "upon", "o
 _CALENDAR = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
                        "february", "march", "april", "may", "june", "july", "august", "september", "october",
                        "november", "december"})
+# Unit words of an address ("Ms. Crystal Walker Suite 111"): they end a name, they are not part of it.
+_UNIT_WORDS = frozenset({"apt", "suite", "ste", "unit", "flat", "box"})
 _SENTENCE_END = frozenset(".!?:;\"'“”(\n")
+# Gaps allowed between the words of one name: a space, an initial's full stop, an ampersand ("Oil & Gas",
+# "Urban&Civic").
+_NAME_GAPS = frozenset({" ", ". ", "&", " & "})
 
 
 @dataclass(slots=True)
@@ -77,6 +89,11 @@ class ProperNouns:
             initial = len(word) == 1 and word.isupper() and text[end:end + 1] == "."
             if initial or (word.lower() in _LEGAL_SUFFIXES | _TITLES and text[end:end + 1] == "."):
                 end += 1
+            if initial and out and out[-1].initial and out[-1].end == m.start():
+                # "S.A.", "N.V.", "L.L.C.": one dotted abbreviation, read as its letters ("sa") like the legal
+                # suffix it spells.
+                out[-1].end, out[-1].lower, out[-1].upper = end, out[-1].lower + word.lower(), True
+                continue
             before = text[:m.start()].rstrip(" \t")
             out.append(_Token(m.start(), end, word.lower(), word[0].isupper(), len(word) > 1 and word.isupper(),
                               initial, not before or before[-1] in _SENTENCE_END))
@@ -88,7 +105,13 @@ class ProperNouns:
         j = i + 1
         while j < len(tokens):
             gap = text[tokens[j - 1].end:tokens[j].start]
-            if gap not in (" ", ". ") or (gap == ". " and not tokens[j - 1].initial):
+            if gap == "" and text[tokens[j - 1].end - 1] == "." and tokens[j].lower in _LEGAL_SUFFIXES:
+                j += 1  # "Co.Ltd.", "Mfg.Co.": abbreviations written without a space
+                continue
+            if gap == " (" and ProperNouns._parenthesised_before_suffix(text, tokens, j):
+                j += 2  # "Banco Products (India) Ltd", "Acme (Pty) Ltd"
+                continue
+            if gap not in _NAME_GAPS or (gap == ". " and not tokens[j - 1].initial):
                 break
             if tokens[j].capital or tokens[j].lower in _LEGAL_SUFFIXES:
                 j += 1
@@ -99,13 +122,21 @@ class ProperNouns:
                 break
         return j
 
+    @staticmethod
+    def _parenthesised_before_suffix(text: str, tokens: list[_Token], j: int) -> bool:
+        """A capitalised word in brackets right before a legal suffix is part of the company's name."""
+        return (j + 1 < len(tokens) and tokens[j].capital and tokens[j + 1].lower in _LEGAL_SUFFIXES
+                and text[tokens[j].end:tokens[j + 1].start] == ") ")
+
     def _kind(self, token: _Token) -> str:
         """strong: a name by itself; weak: a name only beside another or after a title; none: an ordinary word."""
         lex, word = self._lex, token.lower
         if token.initial:
             return "weak"
-        if word in _CALENDAR or word in _TITLES:
+        if word in _CALENDAR or word in _TITLES or word in _UNIT_WORDS:
             return "none"
+        if word in lex.countries and not token.upper:
+            return "strong"  # "Finland", "Georgia": web2 lists some as ordinary words, but capitalised they are places
         known = word in lex.given_names or word in lex.surnames or word in lex.places
         if token.upper and len(word) <= 4 and not known:
             return "none"  # an acronym: ATM, PIN, ASAP
@@ -121,7 +152,8 @@ class ProperNouns:
         """An English word, inflected or not: the dictionary lists "identifier", not "Identifiers" or "Encoding"."""
         words = self._lex.words
         base = re.split(r"['’]", word, maxsplit=1)[0]
-        if word in words or (len(base) > 1 and base in words):
+        if word in words or (len(base) > 1 and base in words) or (base == "i" and word != base):
+            # "I'm", "I'd", "I've": the pronoun's contractions, capitalised anywhere in a sentence
             return True
         stems = (base[:-1], base[:-2], base[:-3] + "y", base[:-3], base[:-3] + "e", base[:-2] + "e")
         endings = ("s", "es", "ies", "ing", "ing", "ed")
@@ -132,8 +164,20 @@ class ProperNouns:
         kinds = [self._kind(t) if t.capital else "particle" for t in run]
         legal = next((k for k, t in enumerate(run) if t.lower in _LEGAL_SUFFIXES and k > 0), None)
         if legal is not None:
-            first = 1 if run[0].lower == "the" else 0
+            while legal + 1 < len(run) and run[legal + 1].lower in _LEGAL_SUFFIXES:
+                legal += 1  # "Co. Ltd.", "Mfg. Co."
+            # "Compare Acme S.A.": an ordinary word opening a sentence is not part of the name; an article
+            # ("The Kroger Co.") or an acronym ("SKM Egg Products Ltd") is.
+            first = run.index(self._after_opening(run[:legal], kinds[:legal])[0]) if legal > 1 else 0
             yield "ORGANIZATION", run[first].start, run[legal].end
+            rest = i + legal + 1  # "Acme S.A. and Initech Ltd": the run goes on after the first company
+            while rest < j and not tokens[rest].capital:
+                rest += 1
+            if rest < j:
+                yield from self._judge(text, tokens, rest, j)
+            return
+        if (place := self._place(run)) is not None:
+            yield place
             return
         # Ordinary words at either end are not part of the name: "Dear Archie", "Meet Sabrina Alonso".
         lo, hi = 0, len(run)
@@ -142,6 +186,9 @@ class ProperNouns:
         while hi > lo and kinds[hi - 1] in ("none", "particle"):
             hi -= 1
         if lo == hi:
+            # All ordinary words ("Equity Residential Properties Trust"): an organisation word may still end them.
+            if (organisation := self._organisation(self._after_opening(run, kinds))) is not None:
+                yield organisation
             return
         core, core_kinds = run[lo:hi], kinds[lo:hi]
         previous = tokens[i + lo - 1].lower if i + lo > 0 else ""
@@ -150,9 +197,44 @@ class ProperNouns:
         paired = (len(names) >= 2 and names[0].lower in self._lex.given_names and names[-1].lower in self._lex.surnames
                   and not (names[0].lower in self._lex.words and names[-1].lower in self._lex.words))
         if "strong" not in core_kinds and not paired and not titled:
+            # The organisation word itself is ordinary, so it was trimmed from the core: judge up to the run's end.
+            if (organisation := self._organisation([t for t in run[lo:] if t.capital])) is not None:
+                yield organisation
             return
         start, end = core[0].start, core[-1].end
         yield self._type(text[start:end], core, len(names), previous, titled), start, end
+
+    @staticmethod
+    def _after_opening(run: list[_Token], kinds: list[str]) -> list[_Token]:
+        """The capitalised words of a run after the ordinary words and particles that open its sentence ("Shares
+        in ..."); the last word is always kept."""
+        k = 0
+        while k < len(run) - 1 and (kinds[k] == "particle" or (kinds[k] == "none" and run[k].sentence_start
+                                                               and not run[k].upper and run[k].lower != "the")
+                                    or (k > 0 and kinds[k - 1] == "none" and run[k - 1].sentence_start
+                                        and not run[k].capital)):
+            k += 1
+        return [t for t in run[k:] if t.capital]
+
+    def _place(self, run: list[_Token]) -> tuple[str, int, int] | None:
+        """A run that is exactly a place of two or more ordinary words ("United Kingdom", "South Africa"), with or
+        without a leading "The"; single words are judged by _kind."""
+        words = [t.lower for t in run]
+        if words[0] == "the":
+            run, words = run[1:], words[1:]
+        if 2 <= len(words) <= self._lex.longest_place and " ".join(words) in self._lex.places:
+            return "LOCATION", run[0].start, run[-1].end
+        return None
+
+    def _organisation(self, core: list[_Token]) -> tuple[str, int, int] | None:
+        """Capitalised words ending in an organisation word: three or more ("Equity Residential Properties Trust"),
+        or two whose first is a name or place ("Boston Consulting"); "Working Group", "Trust Fund" are not."""
+        named = [t for t in core if t.lower != "the"]  # "The Trust Fund" is two words, not three
+        if len(named) < 2 or core[-1].lower not in _ORG_ENDINGS:
+            return None
+        if len(named) < 3 and (named[0].sentence_start or self._kind(named[0]) == "none"):
+            return None
+        return "ORGANIZATION", core[0].start, core[-1].end
 
     def _type(self, value: str, core: list[_Token], count: int, previous: str, titled: bool) -> str:
         words = [t.lower for t in core]
