@@ -176,3 +176,20 @@ def test_busy_clock_shares_time_between_concurrent_requests() -> None:
     share_a = clock.stop(a)
     share_b = clock.stop(b)
     assert share_a == pytest.approx(0.15, abs=0.03) and share_b == pytest.approx(0.05, abs=0.03)
+
+
+def test_stream_abandoned_by_its_client_is_recorded_as_cancelled(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'enclave.db'}"
+    config = _config(tmp_path, url, flush=0.2)
+    body = {**CHAT, "max_tokens": 400, "ignore_eos": True, "stream": True}
+    with running_server(config, tmp_path / "server.log") as base:
+        with httpx.Client(timeout=60) as client, client.stream("POST", f"{base}/v1/chat/completions",
+                                                                json=body) as stream:
+            lines = stream.iter_lines()
+            next(lines), next(lines)  # the stream is running; now hang up
+        time.sleep(1.0)
+        assert httpx.get(f"{base}/health").json()["models"]["smollm2-135m"]["active_sequences"] == 0
+    engine = open_engine(url)
+    with engine.connect() as connection:
+        assert list(connection.execute(select(usage.c.status, usage.c.endpoint))) == [("cancelled", "chat")]
+    engine.dispose()

@@ -136,12 +136,15 @@ def test_retries_before_failing_over(gateway, fake) -> None:
     assert fake.count("busy429.retry") == 2  # one try and one retry (retries: 1), then the local model
 
 
-def test_silent_upstream_times_out_and_fails_over_within_budget(gateway) -> None:
+def test_silent_upstream_times_out_and_fails_over_within_budget(gateway, fake) -> None:
     url, _ = gateway
+    before = fake.count("hang")
     started = time.monotonic()
     response = chat(url, "via-hang")
     assert response.status_code == 200 and response.headers["x-enclave-route"] == LOCAL
-    assert time.monotonic() - started < 8  # first_token 1.5 s, never retried in place
+    assert fake.count("hang") == before + 1  # a timeout is failed over at once, never retried in place
+    # first_token is 1.5 s; the rest is the local model's answer (generous: the machine may be busy).
+    assert time.monotonic() - started < 20
 
 
 def test_stream_dying_mid_way_ends_with_an_error_event_not_a_clean_finish(gateway) -> None:

@@ -54,7 +54,7 @@ async def chat_completions(request: Request) -> StreamingResponse | JSONResponse
     answer = await gateway.infer(inference_call(request, body))
     head = response_head("chatcmpl", "chat.completion.chunk", answer.model)
     if body.stream:
-        return sse_response(_chunks(answer, head, body.include_usage), answer.headers)
+        return sse_response(_chunks(answer, head, body.include_usage), answer)
     text, finish_reason = await collect(request, answer)
     message = {"role": "assistant", "content": text, "refusal": None}
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}

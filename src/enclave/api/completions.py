@@ -47,7 +47,7 @@ async def completions(request: Request) -> StreamingResponse | JSONResponse:
     answer = await gateway.infer(inference_call(request, body))
     head = response_head("cmpl", "text_completion", answer.model)
     if body.stream:
-        return sse_response(_chunks(answer, head, body.include_usage), answer.headers)
+        return sse_response(_chunks(answer, head, body.include_usage), answer)
     text, finish_reason = await collect(request, answer)
     body_out = {**head, "choices": [_choice(text, finish_reason)], "usage": usage_body(answer.usage)}
     return JSONResponse(body_out, headers=answer.headers)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from starlette.background import BackgroundTask
 
 from enclave.api.errors import sse_error
 from enclave.errors import EnclaveError
@@ -35,7 +36,7 @@ def event(payload: dict[str, Any]) -> str:
     return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
 
 
-def sse_response(events: AsyncIterator[str], headers: dict[str, str]) -> StreamingResponse:
+def sse_response(events: AsyncIterator[str], answer: Answer) -> StreamingResponse:
     async def guarded() -> AsyncIterator[str]:
         try:
             async for item in events:
@@ -43,11 +44,15 @@ def sse_response(events: AsyncIterator[str], headers: dict[str, str]) -> Streami
         except EnclaveError as exc:
             # Mid-stream failure: an error event and no [DONE], so it never looks like a complete answer.
             yield sse_error(exc)
+        finally:
+            answer.close()
 
-    # Starlette cancels this generator when the client disconnects; closing it frees the engine's slot.
+    # Starlette cancels this generator when the client disconnects, possibly before it ever started: the
+    # background task still runs, so the engine's slot is freed and the request accounted either way.
     return StreamingResponse(
         guarded(), media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **answer.headers},
+        background=BackgroundTask(answer.close),
     )
 
 

@@ -71,6 +71,7 @@ class Answer:
         self._streamed = ticket.request.stream
         self._generation = generation
         self._gateway = gateway
+        self._closed = False
 
     @property
     def headers(self) -> dict[str, str]:
@@ -113,8 +114,18 @@ class Answer:
                 self._gateway.dispatcher.record_failure(self.target, exc)
             raise
         finally:
+            self._end(status)
+
+    def close(self) -> None:
+        """End an answer that will not be read on (the client left, perhaps before its first chunk): the
+        generation stops and the request is accounted as cancelled. Idempotent."""
+        self._end("cancelled")
+
+    def _end(self, status: str) -> None:
+        if not self._closed:
+            self._closed = True
             self._generation.cancel()
-            self._gateway.finish(ticket, status, self.usage)
+            self._gateway.finish(self.ticket, status, self.usage)
 
 
 class Gateway:
