@@ -193,3 +193,29 @@ def test_stream_abandoned_by_its_client_is_recorded_as_cancelled(tmp_path: Path)
     with engine.connect() as connection:
         assert list(connection.execute(select(usage.c.status, usage.c.endpoint))) == [("cancelled", "chat")]
     engine.dispose()
+
+
+def test_database_gone_is_a_clear_503_and_the_server_stays_up(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    from tests.stores import PG_ADMIN_URL
+
+    with postgres_database() as url:
+        config = _config(tmp_path, url, flush=0.2, auth={"mode": "on"})
+        admin = run_cli("keys", "create", "--name", "ops", "--role", "admin", config=config).stdout.strip()
+        with running_server(config, tmp_path / "server.log") as base:
+            headers = {"Authorization": f"Bearer {admin}"}
+            assert httpx.get(f"{base}/admin/keys", headers=headers).status_code == 200
+            name = url.rsplit("/", 1)[1]
+            server = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with server.connect() as connection:  # the database goes away under the running server
+                connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            server.dispose()
+            unknown = "enc_0badc0de_" + "x" * 43
+            refused = httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=60,
+                                 headers={"Authorization": f"Bearer {unknown}"})
+            assert refused.status_code == 503
+            assert refused.json()["error"]["code"] == "store_unavailable"
+            listed = httpx.get(f"{base}/admin/keys", headers=headers)
+            assert listed.status_code == 503 and "Traceback" not in listed.text
+            assert httpx.get(f"{base}/health").status_code == 200

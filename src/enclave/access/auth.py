@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from enclave.access.directory import Directory, StoredKey, principal_of
 from enclave.access.keys import ANONYMOUS, KEY_START, Principal, matches, split_key
-from enclave.errors import AuthenticationFailed
+from enclave.errors import AuthenticationFailed, StoreUnavailable
 from enclave.store.db import now_us
 
 _REFUSED = "Incorrect API key provided."
@@ -58,7 +60,10 @@ class Access:
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
         assert self.directory is not None
-        stored = await asyncio.to_thread(self.directory.find_key, prefix)
+        try:
+            stored = await asyncio.to_thread(self.directory.find_key, prefix)
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable("Keys cannot be checked right now (the store is unreachable).") from exc
         if len(self._cache) > 100_000:  # bounded: unknown prefixes must not grow it forever
             self._cache.clear()
         self._cache[prefix] = (now, stored)

@@ -17,9 +17,9 @@ from enclave.access.specs import KeySpec, ProjectChanges, ProjectSpec
 from enclave.api.auth import require
 from enclave.api.streaming import parse_body
 from enclave.audit.checkpoints import Checkpoints
-from enclave.errors import InvalidRequest, StoreUnavailable
+from enclave.errors import StoreUnavailable
 from enclave.gateway import Gateway
-from enclave.ledger.summary import DIMENSIONS, UsageFilter, summarize
+from enclave.ledger.summary import UsageFilter, dimensions, summarize
 from enclave.store.db import now_us
 from enclave.store.schema import audit_log
 
@@ -96,15 +96,12 @@ async def usage(request: Request, caller: Viewer, by: str = "project,model,zone,
                 until: str | None = None, project: str | None = None) -> dict[str, Any]:
     """Usage summed by any of: project, key, model, target, zone, day, month, status. A key bound to a
     project sees that project only."""
-    dimensions = [d.strip() for d in by.split(",") if d.strip()]
-    unknown = [d for d in dimensions if d not in DIMENSIONS]
-    if unknown:
-        raise InvalidRequest(f"cannot group usage by {unknown[0]!r}; use {', '.join(DIMENSIONS)}", param="by")
+    grouping = dimensions(by)
     if caller.project is not None:
         project = caller.project.name
     where = UsageFilter(since, until, project)
     gateway: Gateway = request.app.state.gateway
-    rows = await asyncio.to_thread(summarize, _directory(request).engine, dimensions, where)  # type: ignore[arg-type]
+    rows = await asyncio.to_thread(summarize, _directory(request).engine, grouping, where)
     return {"object": "list", "currency": gateway.accounting.prices.currency, "data": rows}
 
 

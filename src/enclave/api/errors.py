@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from enclave.errors import EnclaveError
@@ -61,6 +62,13 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(str(exc.detail), type_), status_code=exc.status_code, headers=exc.headers)
 
 
+async def _store_error(_: Request, exc: Exception) -> JSONResponse:
+    # The class name only: a driver's message can quote SQL parameters.
+    log.error("store unreachable or failing: %s", exc.__class__.__name__)
+    return JSONResponse(error_body("The store is unavailable; nothing was changed.", "server_error",
+                                   code="store_unavailable"), status_code=503)
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected error while serving a request", exc_info=exc)
     return JSONResponse(error_body("The server had an internal error.", "server_error"), status_code=500)
@@ -71,4 +79,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(SQLAlchemyError, _store_error)
     app.add_exception_handler(Exception, _unexpected)

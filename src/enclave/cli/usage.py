@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from enclave.cli.common import ConfigOption, fail, settings_or_exit, store_or_exit
-from enclave.ledger.summary import DIMENSIONS, UsageFilter, summarize
+from enclave.errors import InvalidRequest
+from enclave.ledger.summary import DIMENSIONS, UsageFilter, dimensions, summarize
 
 out = Console(highlight=False)
 
@@ -25,19 +26,20 @@ def usage(
 ) -> None:
     """Requests, tokens, latency and cost from the usage ledger, grouped as asked."""
     settings = settings_or_exit(config)
-    dimensions = [d.strip() for d in by.split(",") if d.strip()]
-    if unknown := [d for d in dimensions if d not in DIMENSIONS]:
-        raise fail(f"cannot group by {unknown[0]!r}; use {', '.join(DIMENSIONS)}", code=2)
-    rows = summarize(store_or_exit(settings), dimensions, UsageFilter(since, until, project))  # type: ignore[arg-type]
+    try:
+        grouping = dimensions(by)
+    except InvalidRequest as exc:
+        raise fail(exc.message, code=2) from exc
+    rows = summarize(store_or_exit(settings), grouping, UsageFilter(since, until, project))
     if as_json:
         out.print_json(json.dumps({"currency": settings.prices.currency, "data": rows}))
         return
     table = Table(title=f"usage ({settings.prices.currency})")
-    for column in [*dimensions, "requests", "errors", "prompt tok", "completion tok", "cost", "busy s",
+    for column in [*grouping, "requests", "errors", "prompt tok", "completion tok", "cost", "busy s",
                    "avg latency ms", "avg ttft ms"]:
-        table.add_column(column, justify="left" if column in dimensions else "right")
+        table.add_column(column, justify="left" if column in grouping else "right")
     for row in rows:
-        table.add_row(*[str(row[d] or "—") for d in dimensions], str(row["requests"]), str(row["errors"]),
+        table.add_row(*[str(row[d] or "—") for d in grouping], str(row["requests"]), str(row["errors"]),
                       f"{row['prompt_tokens']:,}", f"{row['completion_tokens']:,}", f"{row['cost']:.6f}",
                       f"{row['compute_seconds']:.2f}", f"{row['avg_latency_ms']:.1f}",
                       "—" if row["avg_ttft_ms"] is None else f"{row['avg_ttft_ms']:.1f}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ class UsageRecord:
 
     def row(self) -> dict[str, Any]:
         day = time.strftime("%Y-%m-%d", time.gmtime(self.at_us / 1e6))
-        return {**{f: getattr(self, f) for f in self.__slots__}, "day": day, "month": day[:7]}  # type: ignore[attr-defined]
+        return {**dataclasses.asdict(self), "day": day, "month": day[:7]}
 
 
 @dataclass(frozen=True, slots=True)

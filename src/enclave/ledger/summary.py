@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 from sqlalchemy import Engine, case, func, select
 
+from enclave.errors import InvalidRequest
 from enclave.store.schema import usage
 
 Dimension = Literal["project", "key", "model", "target", "zone", "day", "month", "status"]
@@ -14,6 +15,15 @@ DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
 _COLUMNS = {"project": usage.c.project, "key": usage.c.key_prefix, "model": usage.c.model,
             "target": usage.c.target, "zone": usage.c.zone, "day": usage.c.day, "month": usage.c.month,
             "status": usage.c.status}
+
+
+def dimensions(by: str) -> list[Dimension]:
+    """``"project,model"`` as the dimensions it names; an unknown one is a client error naming it."""
+    names = [d.strip() for d in by.split(",") if d.strip()]
+    unknown = [d for d in names if d not in DIMENSIONS]
+    if unknown:
+        raise InvalidRequest(f"cannot group usage by {unknown[0]!r}; use {', '.join(DIMENSIONS)}", param="by")
+    return cast(list[Dimension], names)
 
 
 @dataclass(frozen=True, slots=True)
