@@ -54,7 +54,9 @@ class Peer:
 def peers(model: Path, threads: int) -> list[Peer]:
     ports = [free_port() for _ in range(3)]
     config = WORK / "enclave-bench.yaml"
+    # Its own data folder: benchmark traffic stays out of the user's usage ledger and audit log.
     config.write_text(
+        f"data_dir: {WORK / 'enclave-bench-data'}\n"
         "models:\n  - name: bench\n"
         f"    path: {model}\n    context: {CONTEXT}\n    threads: {threads}\n    parallel: {PARALLEL}\n"
     )
