@@ -143,6 +143,9 @@ def test_expired_key_is_refused(server: Server) -> None:
 def test_bad_admin_input_is_400_not_500(server: Server) -> None:
     with server.client("admin") as admin:
         assert admin.post("/admin/keys", json={"name": "x", "role": "root"}).status_code == 400
+        assert admin.post("/admin/keys", content=b'{"name": "x", "role": "viewer", "expires_in_days": 1e308}'
+                          ).status_code == 400
+        assert admin.post("/admin/projects", json={"name": "nan", "monthly_budget": "NaN"}).status_code == 400
         assert admin.post("/admin/keys", json={"name": "x", "role": "developer", "project": "nope"}).status_code == 404
         assert admin.post("/admin/projects", content=b"{not json").status_code == 400
         assert admin.post("/admin/projects", json={"name": "bad name!"}).status_code == 400

@@ -19,7 +19,7 @@ class KeySpec(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=128)]
     role: Role
     project: str | None = None
-    expires_in_days: Annotated[float | None, Field(gt=0)] = None
+    expires_in_days: Annotated[float | None, Field(gt=0, le=36_500, allow_inf_nan=False)] = None
     rpm: Annotated[int | None, Field(ge=1)] = None
     tpm: Annotated[int | None, Field(ge=1)] = None
 
@@ -32,7 +32,7 @@ class ProjectSettings(BaseModel):
     allowed_zones: list[TrustZone] | None = None
     rpm: Annotated[int | None, Field(ge=1)] = None
     tpm: Annotated[int | None, Field(ge=1)] = None
-    monthly_budget: Annotated[float | None, Field(ge=0)] = None
+    monthly_budget: Annotated[float | None, Field(ge=0, allow_inf_nan=False)] = None
     budget_action: Literal["block", "warn"] = "block"
     retention_days: Annotated[int, Field(ge=0, le=3650)] = 0
 
