@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -29,10 +28,11 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent))  # the script's own folder is on the path already
 from tests.servers import free_port  # noqa: E402
 
 from enclave.engines.catalog import default_model_path  # noqa: E402
+from processes import started  # noqa: E402
 
 PROMPTS = [f"Write a long story about {topic}." for topic in
            ("the sea", "a fox", "trains", "winter", "a lighthouse", "bread", "the moon", "a clock")]
@@ -75,30 +75,9 @@ def peers(model: Path, threads: int) -> list[Peer]:
 
 @contextmanager
 def running(peer: Peer) -> Iterator[str]:
-    log = (WORK / f"{peer.name}.log").open("w")
-    process = subprocess.Popen(peer.command, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{peer.port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{peer.name} exited: see {log.name}")
-            try:
-                if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{peer.name} did not start: see {log.name}")
-            time.sleep(0.3)
+    with started(peer.name, peer.command, lambda: httpx.get(f"{url}/v1/models", timeout=2).status_code == 200):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @dataclass

@@ -23,45 +23,25 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent))  # the script's own folder is on the path already
 from tests.servers import free_port  # noqa: E402
 
+from processes import started  # noqa: E402
 
-@contextlib.contextmanager
+
 def process(name: str, command: list[str], ready_url: str, env: dict[str, str] | None = None,
-            key: str = "") -> Iterator[None]:
-    log = (WORK / f"{name}.log").open("w")
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited; see {log.name}")
-            with contextlib.suppress(httpx.HTTPError):
-                hello = {"model": "bench", "messages": [{"role": "user", "content": "hi"}]}
-                response = httpx.post(ready_url, json=hello, headers={"Authorization": f"Bearer {key or BENCH_KEY}"},
-                                      timeout=5)
-                if response.status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not become ready; see {log.name}")
-            time.sleep(0.5)
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            key: str = "") -> contextlib.AbstractContextManager[None]:
+    """A peer that is ready once it answers a chat completion with ``key`` (or the benchmark's key)."""
+    hello = {"model": "bench", "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"Authorization": f"Bearer {key or BENCH_KEY}"}
+    return started(name, command, lambda: httpx.post(ready_url, json=hello, headers=headers, timeout=5)
+                   .status_code == 200, env)
 
 
 # The key wrk sends (bench/post.lua): LiteLLM's proxy refuses to start without a master key.

@@ -32,11 +32,13 @@ def write_config(directory: Path, settings: dict[str, object] | None = None, **m
     return path
 
 
-def run_cli(*args: str, config: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def enclave(*args: str, config: Path | None = None, stdin: str | None = None, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the enclave CLI as a user would; the result's stdout and stderr are text."""
+    command = [*ENCLAVE, *args, *(["--config", str(config)] if config is not None else [])]
     # A wide terminal, so tables print whole values rather than truncating them to 80 columns.
-    return subprocess.run([*ENCLAVE, *args, "--config", str(config)], input=input, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "COLUMNS": "200"})
+    return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=180, cwd=cwd,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})})
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.servers import run_cli, running_server, write_config
+from tests.servers import enclave, running_server, write_config
 from tests.stores import database
 
 CHAT = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 2,
@@ -38,7 +38,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                     "ledger": {"flush_seconds": 0.2}, "audit": {"checkpoint_seconds": 0},
                     "prices": {"hourly": {"embedded": 3600.0}}}
         config = write_config(directory, settings, context=512, parallel=4, threads=2)
-        made = run_cli("keys", "create", "--name", "bootstrap", "--role", "admin", config=config)
+        made = enclave("keys", "create", "--name", "bootstrap", "--role", "admin", config=config)
         assert made.returncode == 0, made.stderr
         keys = {"admin": made.stdout.strip()}
         with running_server(config, directory / "server.log") as base:
@@ -123,7 +123,7 @@ def test_key_revoked_from_the_cli_is_refused_within_the_cache_time(server: Serve
         made = admin.post("/admin/keys", json={"name": "cli-revoked", "role": "developer"}).json()
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {made['key']}"}) as user:
         assert user.get("/v1/models").status_code == 200
-        revoked = run_cli("keys", "revoke", made["prefix"], config=server.config)
+        revoked = enclave("keys", "revoke", made["prefix"], config=server.config)
         assert revoked.returncode == 0, revoked.stderr
         time.sleep(1.1)  # auth.cache_seconds
         assert user.get("/v1/models").status_code == 401

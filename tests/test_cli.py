@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
 
-from tests.servers import ENCLAVE, write_config
-
-
-def enclave(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run([*ENCLAVE, *args], input=stdin, capture_output=True, text=True, timeout=180,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})}, cwd=cwd)
+from tests.servers import enclave, write_config
 
 
 @pytest.mark.parametrize("args", [[], ["serve"], ["chat"], ["models"], ["models", "list"], ["models", "show"],

@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from enclave.ledger.records import UsageRecord
 from enclave.store.db import now_us, open_engine
 from enclave.store.schema import usage
-from tests.servers import run_cli
+from tests.servers import enclave
 
 
 def _config(tmp_path: Path) -> Path:
@@ -22,29 +22,29 @@ def _config(tmp_path: Path) -> Path:
 
 def test_projects_and_keys_from_the_command_line(tmp_path: Path) -> None:
     config = _config(tmp_path)
-    made = run_cli("projects", "create", "claims", "--data-class", "confidential", "--zones", "local",
+    made = enclave("projects", "create", "claims", "--data-class", "confidential", "--zones", "local",
                    "--rpm", "60", "--budget", "100", "--retention-days", "30", config=config)
     assert made.returncode == 0, made.stderr
     assert "claims" in made.stdout and "confidential" in made.stdout
-    assert run_cli("projects", "create", "claims", config=config).returncode == 1  # exists already
-    bad = run_cli("projects", "create", "x", "--zones", "mars", config=config)
+    assert enclave("projects", "create", "claims", config=config).returncode == 1  # exists already
+    bad = enclave("projects", "create", "x", "--zones", "mars", config=config)
     assert bad.returncode == 2 and "allowed_zones" in bad.stderr
-    changed = run_cli("projects", "update", "claims", "--budget-action", "warn", config=config)
+    changed = enclave("projects", "update", "claims", "--budget-action", "warn", config=config)
     assert changed.returncode == 0 and "warn" in changed.stdout
 
-    key = run_cli("keys", "create", "--name", "app", "--project", "claims", config=config)
+    key = enclave("keys", "create", "--name", "app", "--project", "claims", config=config)
     assert key.returncode == 0 and key.stdout.startswith("enc_")
     secret = key.stdout.strip()
-    listed = run_cli("keys", "list", config=config)
+    listed = enclave("keys", "list", config=config)
     assert secret[:12] in listed.stdout and secret not in listed.stdout
-    assert run_cli("keys", "create", "--name", "x", "--role", "root", config=config).returncode == 1
-    assert run_cli("keys", "revoke", "enc_00000000", config=config).returncode == 1
-    assert run_cli("keys", "revoke", secret[:12], config=config).returncode == 0
-    assert "revoked" in run_cli("keys", "list", config=config).stdout
+    assert enclave("keys", "create", "--name", "x", "--role", "root", config=config).returncode == 1
+    assert enclave("keys", "revoke", "enc_00000000", config=config).returncode == 1
+    assert enclave("keys", "revoke", secret[:12], config=config).returncode == 0
+    assert "revoked" in enclave("keys", "list", config=config).stdout
 
-    log = run_cli("audit", "list", config=config)
+    log = enclave("audit", "list", config=config)
     assert "key.create" in log.stdout and "key.revoke" in log.stdout and "project.update" in log.stdout
-    verified = run_cli("audit", "verify", config=config)
+    verified = enclave("audit", "verify", config=config)
     assert verified.returncode == 0 and "intact" in verified.stdout
 
 
@@ -57,13 +57,13 @@ def test_usage_summary_groups_and_sums(tmp_path: Path) -> None:
     with engine.begin() as connection:
         connection.execute(insert(usage), rows)
     engine.dispose()
-    result = run_cli("usage", "--by", "project", "--json", config=config)
+    result = enclave("usage", "--by", "project", "--json", config=config)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["currency"] == "EUR"
     by_project = {r["project"]: r for r in summary["data"]}
     assert by_project["claims"]["requests"] == 2 and by_project["claims"]["errors"] == 1
     assert by_project["radiology"]["prompt_tokens"] == 20 and by_project["radiology"]["cost"] == 1.0
-    table = run_cli("usage", "--by", "zone,day", config=config)
+    table = enclave("usage", "--by", "zone,day", config=config)
     assert table.returncode == 0 and "local" in table.stdout
-    assert run_cli("usage", "--by", "colour", config=config).returncode == 2
+    assert enclave("usage", "--by", "colour", config=config).returncode == 2

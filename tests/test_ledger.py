@@ -24,7 +24,7 @@ from enclave.ledger.records import Retained, UsageRecord
 from enclave.routing.table import Target
 from enclave.store.db import now_us, open_engine
 from enclave.store.schema import audit_log, retained, usage
-from tests.servers import run_cli, running_server, write_config
+from tests.servers import enclave, running_server, write_config
 from tests.stores import database, postgres_database, redis_or_skip
 
 CHAT = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Count to three"}], "max_tokens": 8,
@@ -80,7 +80,7 @@ def test_kill_9_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
     with running_server(config, tmp_path / "server2.log") as base:
         assert httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=60).status_code == 200
     assert _count(url)[0] == 6
-    verified = run_cli("audit", "verify", config=config)
+    verified = enclave("audit", "verify", config=config)
     assert verified.returncode == 0, verified.stdout
 
 
@@ -92,7 +92,7 @@ def test_replicas_share_limits_through_redis(tmp_path: Path) -> None:
     with postgres_database() as url:
         config = _config(tmp_path, url, flush=0.2, limits={"backend": "redis", "redis_url": redis_url},
                          auth={"mode": "on"})
-        made = run_cli("keys", "create", "--name", "ops", "--role", "admin", config=config)
+        made = enclave("keys", "create", "--name", "ops", "--role", "admin", config=config)
         admin = made.stdout.strip()
         with running_server(config, tmp_path / "a.log") as a, running_server(config, tmp_path / "b.log") as b:
             headers = {"Authorization": f"Bearer {admin}"}
@@ -202,7 +202,7 @@ def test_database_gone_is_a_clear_503_and_the_server_stays_up(tmp_path: Path) ->
 
     with postgres_database() as url:
         config = _config(tmp_path, url, flush=0.2, auth={"mode": "on"})
-        admin = run_cli("keys", "create", "--name", "ops", "--role", "admin", config=config).stdout.strip()
+        admin = enclave("keys", "create", "--name", "ops", "--role", "admin", config=config).stdout.strip()
         with running_server(config, tmp_path / "server.log") as base:
             headers = {"Authorization": f"Bearer {admin}"}
             assert httpx.get(f"{base}/admin/keys", headers=headers).status_code == 200

@@ -49,6 +49,7 @@ class Controls:
     directory: Directory
     access: Access
     accounting: Accounting
+    recorder: Recorder
 
 
 def open_store(settings: Settings) -> Engine:
@@ -80,4 +81,4 @@ def open_controls(settings: Settings, auth_required: bool) -> Controls:
         "rules": [r["name"] for r in policy["policy"]["rules"]], "routes": [r["name"] for r in policy["routes"]],
         "guard_action": policy["guard"]["action"],
     }))
-    return Controls(engine, directory, access, accounting)
+    return Controls(engine, directory, access, accounting, recorder)

@@ -16,6 +16,7 @@ from enclave.config import DataClass
 from enclave.errors import PermissionDenied
 
 KEY_START = "enc_"
+ANONYMOUS_ACTOR = "anonymous"
 PREFIX_LENGTH = len(KEY_START) + 8
 
 
@@ -72,9 +73,13 @@ class Principal:
     tpm: int | None = None
     expires_us: int | None = None
 
+    @property
+    def anonymous(self) -> bool:
+        return self.actor == ANONYMOUS_ACTOR
+
     def require(self, permission: Permission) -> None:
         if permission not in GRANTS[self.role]:
             raise PermissionDenied(f"Role '{self.role}' may not {permission.value.replace('_', ' ')}.")
 
 
-ANONYMOUS = Principal("anonymous", "admin")
+ANONYMOUS = Principal(ANONYMOUS_ACTOR, "admin")

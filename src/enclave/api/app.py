@@ -27,7 +27,7 @@ async def build_gateway(settings: Settings, auth_required: bool = False) -> Gate
     controls = await asyncio.to_thread(open_controls, settings, auth_required)
     engines = await asyncio.to_thread(load_engines, settings)
     dispatcher = Dispatcher(engines, {p.name: p for p in settings.providers})
-    controls.accounting.recorder.start()  # type: ignore[union-attr]
+    controls.recorder.start()
     return Gateway(Router(settings), dispatcher, Guard(settings.guard), access=controls.access,
                    accounting=controls.accounting)
 

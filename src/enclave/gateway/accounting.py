@@ -28,7 +28,7 @@ from enclave.store.db import now_us
 _DAY_US = 86_400_000_000
 
 
-def prompt_chars(request: GenerationRequest) -> int:
+def _prompt_chars(request: GenerationRequest) -> int:
     return sum(len(m.content) for m in request.messages) if request.messages else len(request.prompt or "")
 
 
@@ -51,10 +51,19 @@ class Ticket:
     busy_mark: float | None = None
     ttft: float | None = None
     answer: list[str] | None = None  # the answer's text, collected only when retention keeps it
+    prompt_chars: int = field(init=False)  # measured once: the policy, the limits and the budget all use it
+
+    def __post_init__(self) -> None:
+        self.prompt_chars = _prompt_chars(self.request)
+
+    @property
+    def prompt_estimate(self) -> int:
+        """Prompt tokens before tokenizing (about 4 characters each), for reservations made ahead of the call."""
+        return self.prompt_chars // 4 + 1
 
     @property
     def estimated_tokens(self) -> int:
-        return prompt_chars(self.request) // 4 + 1 + (self.request.max_tokens or 0)
+        return self.prompt_estimate + (self.request.max_tokens or 0)
 
     def headers(self) -> dict[str, str]:
         headers = {"x-request-id": self.request_id}
@@ -75,7 +84,7 @@ class Accounting:
     def quotas(self, principal: Principal) -> list[Quota]:
         """Every limit that applies, key within project; all must admit the request."""
         quotas = []
-        if principal.actor != ANONYMOUS.actor:
+        if not principal.anonymous:
             rpm = principal.rpm or self._limits.key_rpm
             tpm = principal.tpm or self._limits.key_tpm
             if rpm or tpm:
@@ -94,8 +103,8 @@ class Accounting:
         project = ticket.principal.project
         budget = None
         if project is not None and project.monthly_budget is not None:
-            prompt = prompt_chars(ticket.request) // 4 + 1
-            estimate = max(self.prices.estimate(t, prompt, ticket.request.max_tokens) for t in route.targets)
+            max_tokens = ticket.request.max_tokens
+            estimate = max(self.prices.estimate(t, ticket.prompt_estimate, max_tokens) for t in route.targets)
             budget = Budget(project.name, month_of(), project.monthly_budget, project.budget_action == "block",
                             estimate)
         if quotas or budget is not None:
@@ -126,7 +135,7 @@ class Accounting:
             request_id=ticket.request_id, at_us=ticket.at_us, endpoint=ticket.endpoint,
             model=decision.model if decision else ticket.model, status=status,
             latency_ms=(time.perf_counter() - ticket.started) * 1000,
-            key_prefix=None if ticket.principal is ANONYMOUS else ticket.principal.actor, project=ticket.project,
+            key_prefix=None if ticket.principal.anonymous else ticket.principal.actor, project=ticket.project,
             target=str(target) if target else None, zone=target.zone if target else None,
             rule=decision.rule if decision else None, data_class=decision.data_class if decision else None,
             prompt_tokens=prompt, completion_tokens=completion, cached_tokens=usage.cached_tokens if usage else 0,

@@ -23,7 +23,7 @@ from enclave.access.roles import Permission
 from enclave.config import DATA_CLASSES, DataClass, LimitsConfig, PricesConfig
 from enclave.engines.base import ChatMessage, Delta, Generation, GenerationRequest, ModelInfo, Usage
 from enclave.errors import EnclaveError, GuardBlocked, PermissionDenied, StoreUnavailable, UpstreamFailed
-from enclave.gateway.accounting import Accounting, Ticket, prompt_chars
+from enclave.gateway.accounting import Accounting, Ticket
 from enclave.gateway.dispatch import Attempt, Dispatcher
 from enclave.guard.findings import GUARD_ERROR, GuardReport
 from enclave.guard.pseudonymize import Pseudonyms, StreamRestorer
@@ -197,7 +197,7 @@ class Gateway:
             classes.append(report.data_class)
         data_class = max(classes, key=DATA_CLASSES.index)
         local_only = project is not None and project.local_only
-        return RequestFacts(call.model, data_class, ticket.project, prompt_chars(call.request), local_only)
+        return RequestFacts(call.model, data_class, ticket.project, ticket.prompt_chars, local_only)
 
     def finish(self, ticket: Ticket, status: str, usage: Usage | None) -> None:
         m = self.metrics

@@ -46,7 +46,6 @@ class Recorder:
         self._last_checkpoint = 0.0
         self._last_purge = 0.0
         self._unsigned = False
-        self.written = 0
 
     @property
     def pending(self) -> int:
@@ -92,7 +91,6 @@ class Recorder:
                         seq, head = append(connection, entries)
                     if kept:
                         connection.execute(insert(retained), [dataclasses.asdict(k) for k in kept])
-                self.written += len(rows)
                 if entries:
                     self._unsigned = True
                     self._maybe_checkpoint(seq, head)
