@@ -13,7 +13,10 @@ from tests.servers import enclave, write_config
 
 
 @pytest.mark.parametrize("args", [[], ["serve"], ["chat"], ["models"], ["models", "list"], ["models", "show"],
-                                  ["route"], ["route", "list"], ["route", "explain"], ["guard"], ["guard", "scan"]])
+                                  ["route"], ["route", "list"], ["route", "explain"], ["guard"], ["guard", "scan"],
+                                  ["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["projects"],
+                                  ["projects", "create"], ["projects", "update"], ["projects", "list"], ["usage"],
+                                  ["audit"], ["audit", "verify"], ["audit", "list"]])
 def test_every_command_has_help(args: list[str]) -> None:
     result = enclave(*args, "--help")
     assert result.returncode == 0, result.stderr
