@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import yaml
-from sqlalchemy import insert
+from sqlalchemy import delete, insert, select, update
 
 from enclave.ledger.records import UsageRecord
 from enclave.store.db import now_us, open_engine
-from enclave.store.schema import usage
+from enclave.store.schema import audit_head, audit_log, usage
 from tests.servers import enclave
 
 
@@ -46,6 +46,22 @@ def test_projects_and_keys_from_the_command_line(tmp_path: Path) -> None:
     assert "key.create" in log.stdout and "key.revoke" in log.stdout and "project.update" in log.stdout
     verified = enclave("audit", "verify", config=config)
     assert verified.returncode == 0 and "intact" in verified.stdout
+
+
+def test_a_change_from_the_command_line_is_signed_at_once(tmp_path: Path) -> None:
+    # No server runs to write the next checkpoint: the CLI signs the head itself, so a revocation cut from the
+    # log afterwards (with the head fixed up to match) is still caught.
+    config = _config(tmp_path)
+    secret = enclave("keys", "create", "--name", "app", config=config).stdout.strip()
+    assert enclave("keys", "revoke", secret[:12], config=config).returncode == 0
+    engine = open_engine(f"sqlite:///{tmp_path / 'enclave.db'}")
+    with engine.begin() as connection:
+        connection.execute(delete(audit_log).where(audit_log.c.action == "key.revoke"))
+        last = connection.execute(select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc())).first()
+        connection.execute(update(audit_head).values(seq=last.seq, hash=last.hash))
+    engine.dispose()
+    verified = enclave("audit", "verify", config=config)
+    assert verified.returncode == 1 and "deleted" in verified.stdout
 
 
 def test_usage_summary_groups_and_sums(tmp_path: Path) -> None:

@@ -62,11 +62,12 @@ def checkpoints(settings: Settings) -> Checkpoints:
 
 def open_controls(settings: Settings, auth_required: bool) -> Controls:
     engine = open_store(settings)
-    directory = Directory(engine)
+    signed = checkpoints(settings)
+    directory = Directory(engine, signed)
     spent = partial(month_spend, engine)
     limiter: Limiter = (RedisLimiter(settings.limits.redis_url, spent) if settings.limits.backend == "redis"
                         else MemoryLimiter(spent))
-    recorder = Recorder(engine, settings.ledger, checkpoints(settings), settings.audit.checkpoint_seconds)
+    recorder = Recorder(engine, settings.ledger, signed, settings.audit.checkpoint_seconds)
     accounting = Accounting(PriceSheet(settings.prices), settings.limits, limiter, recorder)
     access = Access(directory, auth_required, settings.auth.cache_seconds)
     if auth_required and not any(k.role == "admin" and k.state(now_us()) == "active" for k in directory.list_keys()):

@@ -6,6 +6,8 @@ most once per key per ``cache_seconds`` (see ``access.auth``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -15,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from enclave.access.keys import Principal, Project, digest, new_key
 from enclave.access.roles import ROLES, Role
 from enclave.audit.chain import AuditEntry, append
+from enclave.audit.checkpoints import Checkpoints
 from enclave.errors import Conflict, InvalidRequest, NotFound
 from enclave.store.db import now_us
 from enclave.store.schema import api_keys, projects
@@ -75,9 +78,31 @@ def _key_info(row: Row[Any], project: str | None) -> KeyInfo:
                    row.revoked_us)
 
 
+class _Change:
+    """One transaction's connection, and the chain head after its audit entry."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.head: tuple[int, str] | None = None
+
+    def audit(self, entry: AuditEntry) -> None:
+        self.head = append(self.connection, [entry])
+
+
 class Directory:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, checkpoints: Checkpoints | None = None) -> None:
         self.engine = engine
+        self._checkpoints = checkpoints
+
+    @contextmanager
+    def _change(self) -> Iterator[_Change]:
+        """A change and its audit entry in one transaction; once committed, the new head is signed at once (a
+        CLI process may end before any server writes its next checkpoint)."""
+        with self.engine.begin() as connection:
+            change = _Change(connection)
+            yield change
+        if change.head is not None and self._checkpoints is not None:
+            self._checkpoints.write(*change.head)
 
     # --- keys ------------------------------------------------------------------------------------------------
 
@@ -90,26 +115,27 @@ class Directory:
         if expires_us is not None and expires_us <= now_us():
             raise InvalidRequest("the expiry is in the past", param="expires_at")
         key, prefix = new_key()
-        with self.engine.begin() as connection:
-            project_id = self._project_id(connection, project) if project is not None else None
+        with self._change() as change:
+            project_id = self._project_id(change.connection, project) if project is not None else None
             created = now_us()
-            connection.execute(insert(api_keys).values(
+            change.connection.execute(insert(api_keys).values(
                 prefix=prefix, secret_hash=digest(key), name=name, role=role, project_id=project_id, rpm=rpm,
                 tpm=tpm, created_us=created, expires_us=expires_us,
             ))
-            append(connection, [AuditEntry(actor, "key.create", "ok", project, prefix,
-                                           {"name": name, "role": role, "expires_us": expires_us})])
+            change.audit(AuditEntry(actor, "key.create", "ok", project, prefix,
+                                    {"name": name, "role": role, "expires_us": expires_us}))
         return key, KeyInfo(prefix, name, role, project, rpm, tpm, created, expires_us, None)
 
     def revoke_key(self, actor: str, prefix: str) -> KeyInfo:
-        with self.engine.begin() as connection:
-            stored = self._key(connection, prefix)
+        with self._change() as change:
+            stored = self._key(change.connection, prefix)
             if stored is None:
                 raise NotFound(f"no key with prefix {prefix!r}")
             if stored.info.revoked_us is None:
                 revoked = now_us()
-                connection.execute(update(api_keys).where(api_keys.c.prefix == prefix).values(revoked_us=revoked))
-                append(connection, [AuditEntry(actor, "key.revoke", "ok", stored.info.project, prefix)])
+                change.connection.execute(
+                    update(api_keys).where(api_keys.c.prefix == prefix).values(revoked_us=revoked))
+                change.audit(AuditEntry(actor, "key.revoke", "ok", stored.info.project, prefix))
                 return KeyInfo(**{**asdict(stored.info), "revoked_us": revoked})
         return stored.info
 
@@ -140,10 +166,10 @@ class Directory:
     def create_project(self, actor: str, project: Project) -> Project:
         values = {f: getattr(project, f) for f in PROJECT_FIELDS}
         try:
-            with self.engine.begin() as connection:
-                connection.execute(insert(projects).values(name=project.name, created_us=now_us(), **_listy(values)))
-                append(connection, [AuditEntry(actor, "project.create", "ok", project.name, project.name,
-                                               _listy(values))])
+            with self._change() as change:
+                change.connection.execute(
+                    insert(projects).values(name=project.name, created_us=now_us(), **_listy(values)))
+                change.audit(AuditEntry(actor, "project.create", "ok", project.name, project.name, _listy(values)))
         except IntegrityError as exc:
             raise Conflict(f"project {project.name!r} already exists") from exc
         return project
@@ -152,11 +178,11 @@ class Directory:
         unknown = set(changes) - set(PROJECT_FIELDS)
         if unknown:
             raise InvalidRequest(f"unknown project setting {sorted(unknown)[0]!r}", param=sorted(unknown)[0])
-        with self.engine.begin() as connection:
-            self._project_id(connection, name)
-            connection.execute(update(projects).where(projects.c.name == name).values(**_listy(changes)))
-            append(connection, [AuditEntry(actor, "project.update", "ok", name, name, _listy(changes))])
-            return _project(connection.execute(select(projects).where(projects.c.name == name)).one())
+        with self._change() as change:
+            self._project_id(change.connection, name)
+            change.connection.execute(update(projects).where(projects.c.name == name).values(**_listy(changes)))
+            change.audit(AuditEntry(actor, "project.update", "ok", name, name, _listy(changes)))
+            return _project(change.connection.execute(select(projects).where(projects.c.name == name)).one())
 
     def list_projects(self) -> list[Project]:
         with self.engine.connect() as connection:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import getpass
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from enclave.access.directory import Directory
 
 from enclave.config import Settings, load_settings
 from enclave.errors import ConfigError, EnclaveError
@@ -49,6 +52,15 @@ def store_or_exit(settings: Settings) -> Engine:
         return open_store(settings)
     except (EnclaveError, ConfigError) as exc:
         raise fail(str(exc), code=2 if isinstance(exc, ConfigError) else 1) from exc
+
+
+def directory_or_exit(config: Path | None) -> Directory:
+    """Keys and projects in the configured store; every change made through it is signed in a checkpoint."""
+    from enclave.access.directory import Directory
+    from enclave.controls import checkpoints
+
+    settings = settings_or_exit(config)
+    return Directory(store_or_exit(settings), checkpoints(settings))
 
 
 def time_text(at_us: int | None) -> str:

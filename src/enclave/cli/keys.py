@@ -9,18 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from enclave.access.directory import Directory
 from enclave.access.roles import ROLES
-from enclave.cli.common import ConfigOption, cli_actor, fail, settings_or_exit, store_or_exit, time_text
+from enclave.cli.common import ConfigOption, cli_actor, directory_or_exit, fail, time_text
 from enclave.errors import EnclaveError
 from enclave.store.db import now_us
 
 app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 out = Console(highlight=False)
-
-
-def _directory(config: ConfigOption) -> Directory:
-    return Directory(store_or_exit(settings_or_exit(config)))
 
 
 @app.command("create")
@@ -37,7 +32,7 @@ def create(
     """Create a key and print it once: only its hash is stored, so it cannot be shown again."""
     expires = now_us() + int(expires_in_days * 86_400e6) if expires_in_days else None
     try:
-        key, info = _directory(config).create_key(cli_actor(), name, role, project, expires, rpm, tpm)
+        key, info = directory_or_exit(config).create_key(cli_actor(), name, role, project, expires, rpm, tpm)
     except EnclaveError as exc:
         raise fail(exc.message) from exc
     out.print(key, soft_wrap=True)
@@ -53,7 +48,7 @@ def list_keys(config: ConfigOption = None) -> None:
     table = Table(title="API keys")
     for column in ("prefix", "name", "role", "project", "rpm", "tpm", "created", "expires", "state"):
         table.add_column(column)
-    for info in _directory(config).list_keys():
+    for info in directory_or_exit(config).list_keys():
         table.add_row(info.prefix, info.name, info.role, info.project or "", str(info.rpm or ""),
                       str(info.tpm or ""), time_text(info.created_us), time_text(info.expires_us), info.state(now))
     out.print(table)
@@ -64,7 +59,7 @@ def revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix, e.g. en
            config: ConfigOption = None) -> None:
     """Revoke a key: refused at once by this store's servers (within auth.cache_seconds)."""
     try:
-        info = _directory(config).revoke_key(cli_actor(), prefix)
+        info = directory_or_exit(config).revoke_key(cli_actor(), prefix)
     except EnclaveError as exc:
         raise fail(exc.message) from exc
     out.print(f"{info.prefix} revoked")

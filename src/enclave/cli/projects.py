@@ -14,7 +14,7 @@ from rich.table import Table
 from enclave.access.directory import Directory
 from enclave.access.keys import Project
 from enclave.access.specs import ProjectChanges, ProjectSpec
-from enclave.cli.common import ConfigOption, cli_actor, fail, settings_or_exit, store_or_exit
+from enclave.cli.common import ConfigOption, cli_actor, directory_or_exit, fail
 from enclave.config import describe_validation_error
 from enclave.errors import EnclaveError
 
@@ -54,7 +54,7 @@ def _show(rows: list[Any]) -> None:
 def _change(config: Path | None, change: Callable[[Directory, str], Project]) -> None:
     """Validate and apply one change to the store, then show the project as it now is."""
     try:
-        project = change(Directory(store_or_exit(settings_or_exit(config))), cli_actor())
+        project = change(directory_or_exit(config), cli_actor())
     except ValidationError as exc:
         raise fail(describe_validation_error("project", exc), code=2) from exc
     except EnclaveError as exc:
@@ -89,4 +89,4 @@ def update(name: Annotated[str, typer.Argument(help="Project name.")], data_clas
 @app.command("list")
 def list_projects(config: ConfigOption = None) -> None:
     """Every project with its settings."""
-    _show(Directory(store_or_exit(settings_or_exit(config))).list_projects())
+    _show(directory_or_exit(config).list_projects())
