@@ -34,6 +34,14 @@ def found(text: str) -> list[tuple[str, str]]:
         ("Forward it to Djevad R. Mitnjek before noon.", [("PERSON", "Djevad R. Mitnjek")]),
         ("The song is by Christiane de Vaan.", [("PERSON", "Christiane de Vaan")]),
         ("ask john tomlinson about it", [("PERSON", "john tomlinson")]),
+        # An initial's or a title's full stop does not end the sentence; "James" is not "jam" + "es".
+        ("Mr. Boyes grew up here.", [("PERSON", "Boyes")]),
+        ("Novel M. Ermakov, the social worker, said so.", [("PERSON", "Novel M. Ermakov")]),
+        ("Alba shouted at James: leave Hans's kid alone!", [("PERSON", "James"), ("PERSON", "Hans's")]),
+        # A given name that is also a dictionary word, capitalised inside a sentence that is not in title case.
+        ("Henry had given Laura his address.", [("PERSON", "Laura")]),
+        ("I want to add Felicity Marshall as a beneficiary.", [("PERSON", "Felicity Marshall")]),
+        ("Please add Veronica van der Voet to the account.", [("PERSON", "Veronica van der Voet")]),
         ("We moved here from Tartu in Estonia.", [("LOCATION", "Tartu"), ("LOCATION", "Estonia")]),
         ("She grew up in Vyskytná nad Jihlavou.", [("LOCATION", "Vyskytná nad Jihlavou")]),
         ("My sister lives in Ohio.", [("LOCATION", "Ohio")]),
@@ -89,6 +97,13 @@ def test_named_entity_is_found(text: str, expected: list[tuple[str, str]]) -> No
         "The Trust Fund pays out in May.",
         "Turn left at the corner of the table and the wall.",
         "Q&A and R&D sessions are on Friday.",
+        # Title case and articles: capitals that say nothing about names.
+        "How To Grant Access To The Shared Drive",
+        "We Will Bill You Monthly.",
+        "Our Summer Sale ends on Friday.",
+        "The Grant Committee meets today.",
+        "Press Enter and then Page Down.",
+        "The Princess arrived this morning.",
     ],
 )
 def test_ordinary_capitalised_words_are_not_names(text: str) -> None:

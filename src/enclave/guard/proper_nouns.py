@@ -35,6 +35,9 @@ _ORG_WORDS = frozenset({"group", "holdings", "bank", "university", "college", "i
 _ORG_ENDINGS = frozenset({"group", "holdings", "bank", "foundation", "trust", "fund", "partners", "industries",
                           "technologies", "systems", "solutions", "laboratories", "pharmaceuticals", "therapeutics",
                           "airlines", "bancorp", "capital", "ventures", "research", "consulting", "properties"})
+# Particles of a person's surname (not "of", "and": those join the words of organisations and places).
+_NAME_PARTICLES = frozenset({"de", "van", "von", "der", "den", "la", "le", "del", "della", "da", "di", "du", "dos",
+                             "das", "bin", "ibn", "al", "el", "ter", "ten"})
 _PLACE_CUES = frozenset({"in", "from", "near", "visit", "visiting", "across", "around", "toward", "towards", "via",
                          "leaving", "outside", "inside", "into", "born"})
 _NEAR_CUES = frozenset({"to", "at"})  # as often before a person as before a place: only for a single unknown word
@@ -44,6 +47,17 @@ _PLACE_PARTICLES = frozenset({"nad", "pod", "pri", "na", "am", "sur", "upon", "o
 _CALENDAR = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
                        "february", "march", "april", "may", "june", "july", "august", "september", "october",
                        "november", "december"})
+# Words that make text title case when capitalised, and are never a name by themselves ("You" is a surname in
+# the census lists, "Down" and "Will" too).
+_FUNCTION_WORDS = frozenset({"a", "an", "the", "and", "or", "but", "nor", "as", "at", "by", "for", "from", "in",
+                             "into", "of", "off", "on", "onto", "out", "over", "to", "up", "down", "with", "via",
+                             "i", "you", "he", "she", "it", "we", "they", "me", "him", "us", "them", "my", "your",
+                             "his", "her", "its", "our", "their", "this", "that", "these", "those", "is", "are",
+                             "was", "were", "be", "been", "will", "shall", "can", "may", "must", "not", "no",
+                             "yes", "all", "any", "each", "every", "some", "now", "then", "here", "there"})
+# Before a word, these make it a thing, not a person: "the Princess", "our Summer Sale".
+_DETERMINERS = frozenset({"a", "an", "the", "this", "that", "these", "those", "my", "your", "his", "her", "its",
+                          "our", "their", "every", "each", "some", "any", "no"})
 # Unit words of an address ("Ms. Crystal Walker Suite 111"): they end a name, they are not part of it.
 _UNIT_WORDS = frozenset({"apt", "suite", "ste", "unit", "flat", "box"})
 _SENTENCE_END = frozenset(".!?:;\"'“”(\n")
@@ -95,8 +109,10 @@ class ProperNouns:
                 out[-1].end, out[-1].lower, out[-1].upper = end, out[-1].lower + word.lower(), True
                 continue
             before = text[:m.start()].rstrip(" \t")
+            # The full stop of an initial or a title ("Novel M. Ermakov", "Mr. Boyes") does not end a sentence.
+            abbreviated = bool(out) and out[-1].end == len(before) and (out[-1].initial or out[-1].lower in _TITLES)
             out.append(_Token(m.start(), end, word.lower(), word[0].isupper(), len(word) > 1 and word.isupper(),
-                              initial, not before or before[-1] in _SENTENCE_END))
+                              initial, not before or (before[-1] in _SENTENCE_END and not abbreviated)))
         return out
 
     @staticmethod
@@ -118,6 +134,9 @@ class ProperNouns:
             elif tokens[j].lower in _PARTICLES and j + 1 < len(tokens) and tokens[j + 1].capital \
                     and text[tokens[j].end:tokens[j + 1].start] == " ":
                 j += 2
+            elif tokens[j].lower in _NAME_PARTICLES and j + 2 < len(tokens) and tokens[j + 1].lower in _NAME_PARTICLES \
+                    and tokens[j + 2].capital and text[tokens[j].end:tokens[j + 2].start].count(" ") == 2:
+                j += 3  # "van der Voet", "de la Cruz"
             else:
                 break
         return j
@@ -130,23 +149,40 @@ class ProperNouns:
 
     def _kind(self, token: _Token) -> str:
         """strong: a name by itself; weak: a name only beside another or after a title; none: an ordinary word."""
-        lex, word = self._lex, token.lower
+        lex = self._lex
+        word = token.lower[:-2] if token.lower.endswith(("'s", "’s")) else token.lower  # "Hans's" is "Hans"
         if token.initial:
             return "weak"
-        if word in _CALENDAR or word in _TITLES or word in _UNIT_WORDS:
+        if word in _CALENDAR or word in _TITLES or word in _UNIT_WORDS or word in _FUNCTION_WORDS:
             return "none"
         if word in lex.countries and not token.upper:
             return "strong"  # "Finland", "Georgia": web2 lists some as ordinary words, but capitalised they are places
         known = word in lex.given_names or word in lex.surnames or word in lex.places
         if token.upper and len(word) <= 4 and not known:
             return "none"  # an acronym: ATM, PIN, ASAP
-        if self._ordinary(word):
+        # A given name the dictionary lacks is not made ordinary by stemming: "James" is not "jam" + "es".
+        if self._ordinary(word) and (word in lex.words or word not in lex.given_names):
             if token.sentence_start and word not in lex.given_names:
                 return "none"  # "Call ...", "Price ...": a sentence's first word, and ordinary English
+            if word in lex.given_names and not token.sentence_start and not token.upper:
+                return "given"  # "given Laura his address": a name, unless the text is in title case
             return "weak" if known else "none"
         if token.sentence_start and not known:
             return "weak"  # "Email me ...": a word the dictionary lacks, at the start, is not a name by itself
         return "strong"
+
+    @staticmethod
+    def _determined(tokens: list[_Token], i: int, k: int) -> bool:
+        """Whether an article or possessive comes before token k, in its run (from i) or right before the run:
+        "the Princess Royal"."""
+        return any(t.lower in _DETERMINERS for t in tokens[max(i - 1, 0):k])
+
+    @staticmethod
+    def _plain(token: _Token) -> bool:
+        """A capitalised ordinary word inside a sentence: not its first word, a title, a month or an acronym."""
+        word = token.lower
+        return not (token.sentence_start or token.upper or word in _TITLES or word in _CALENDAR
+                    or word in _UNIT_WORDS or word in _LEGAL_SUFFIXES)
 
     def _ordinary(self, word: str) -> bool:
         """An English word, inflected or not: the dictionary lists "identifier", not "Identifiers" or "Encoding"."""
@@ -162,6 +198,11 @@ class ProperNouns:
     def _judge(self, text: str, tokens: list[_Token], i: int, j: int) -> Iterator[tuple[str, int, int]]:
         run = tokens[i:j]
         kinds = [self._kind(t) if t.capital else "particle" for t in run]
+        # Capitalised dictionary words inside the sentence: none in a name, several in a heading ("How To Grant
+        # Access") or a product ("Summer Sale"), where capitals say nothing about names.
+        title_case = sum(1 for k, t in zip(kinds, run, strict=True) if k == "none" and self._plain(t))
+        kinds = [("strong" if title_case == 0 and not self._determined(tokens, i, i + k) else "weak")
+                 if kind == "given" else kind for k, kind in enumerate(kinds)]
         legal = next((k for k, t in enumerate(run) if t.lower in _LEGAL_SUFFIXES and k > 0), None)
         if legal is not None:
             while legal + 1 < len(run) and run[legal + 1].lower in _LEGAL_SUFFIXES:
@@ -185,6 +226,19 @@ class ProperNouns:
             lo += 1
         while hi > lo and kinds[hi - 1] in ("none", "particle"):
             hi -= 1
+        # Inside a sentence, a capitalised dictionary word right before a name is its given name, not a verb
+        # that opens the sentence: "add Felicity Marshall", "}}Alette Lindqvist".
+        if title_case == 1 and 0 < lo < hi and kinds[lo - 1] == "none" and self._plain(run[lo - 1]) \
+                and kinds[lo] != "particle":
+            lo -= 1
+        # After "van der", "de", "von" comes the rest of the surname, dictionary word or not: "van der Voet".
+        k = hi
+        while k < len(run) and kinds[k] == "particle" and run[k].lower in _NAME_PARTICLES:
+            k += 1
+        if hi < k < len(run) and kinds[k] == "none" and self._plain(run[k]):
+            hi = k + 1
+        if 0 < lo < hi and run[lo].initial and kinds[lo - 1] == "none" and run[lo - 1].lower not in _TITLES:
+            lo -= 1  # the word before a middle initial is a given name, whatever else it means: "Novel M. Ermakov"
         if lo == hi:
             # All ordinary words ("Equity Residential Properties Trust"): an organisation word may still end them.
             if (organisation := self._organisation(self._after_opening(run, kinds))) is not None:
@@ -194,8 +248,12 @@ class ProperNouns:
         previous = tokens[i + lo - 1].lower if i + lo > 0 else ""
         titled = previous in _TITLES
         names = [t for t, k in zip(core, core_kinds, strict=True) if k != "particle"]
+        # Given name + surname; when both are also dictionary words ("Wade Booker", "Rose Garden") only inside a
+        # sentence, where capitals are not there for the sentence's sake.
+        ordinary_pair = len(names) >= 2 and names[0].lower in self._lex.words and names[-1].lower in self._lex.words
         paired = (len(names) >= 2 and names[0].lower in self._lex.given_names and names[-1].lower in self._lex.surnames
-                  and not (names[0].lower in self._lex.words and names[-1].lower in self._lex.words))
+                  and not (ordinary_pair and (names[0].sentence_start or title_case > 0
+                                              or self._determined(tokens, i, i + lo))))
         if "strong" not in core_kinds and not paired and not titled:
             # The organisation word itself is ordinary, so it was trimmed from the core: judge up to the run's end.
             if (organisation := self._organisation([t for t in run[lo:] if t.capital])) is not None:
