@@ -45,14 +45,17 @@ _ANCHOR = re.compile(
     re.IGNORECASE,
 )
 # What may follow an address, word by word on its line or after a line break or comma: unit, town, state code,
-# postcode, country.
-_NEXT = re.compile(rf"(?:[ \t]*(?:\n|\\n|,)[ \t]*|[ \t]+)(?P<piece>{_UNIT}|[\w'’.()-]+)", re.IGNORECASE)
+# postcode, country. A line may open with a quoting or list mark ("> ", "- ", "• ") that is not part of it.
+_NEXT = re.compile(rf"(?:[ \t]*(?:\n|\\n)[ \t]*(?:[^\w\s\"'“‘(]{{1,3}}[ \t]*)?|[ \t]*,[ \t]*|[ \t]+)"
+                   rf"(?P<piece>{_UNIT}|[\w'’.()-]+)", re.IGNORECASE)
 _JOINERS = frozenset({"de", "des", "la", "le", "les", "del", "da", "di", "du", "do", "dos", "van", "von", "der", "y",
                       "e", "nad", "pri", "na", "sur", "am", "an", "im", "bei"})
-# Words that announce an address, whatever form the street takes: "address: Gewerbezentrum 19", "sent to ...".
+# Words that announce an address, whatever form the street takes: "address: Gewerbezentrum 19", "sent to ...",
+# "lives on the north side of Dobrovského 30".
 _CUE = re.compile(
-    rf"(?i:\baddress(?: is)?\s*:?|\blives? (?:at|on)|\bis (?:at|on)|\blocated (?:at|on)|\bsent to|\bship(?:ped)? to"
-    rf"|\bdeliver(?:ed)? to|\bmeet me at|\bstop at)\s+(?P<address>(?:[^\W\d_][\w'’.-]*[ \t]+){{1,4}}{_NUMBER}\b)"
+    rf"(?i:\baddress(?: is)?\s*:?|\blives? (?:at|on)(?: the \w+ (?:side|end) of)?|\bis (?:at|on)|\blocated (?:at|on)"
+    rf"|\bsent to|\bship(?:ped)? to|\bdeliver(?:ed)? to|\bmeet me at|\bstop at)"
+    rf"\s+(?P<address>(?:[^\W\d_][\w'’.-]*[ \t]+){{1,4}}{_NUMBER}\b)"
 )
 _HOUSE_NUMBER = re.compile(rf"(?:\b{_NUMBER}|{_UNIT})[ \t]*(?:\n|\\n|,)?[ \t]*$", re.IGNORECASE)
 
@@ -70,7 +73,9 @@ class StreetAddress:
                 continue
             if text[end - 1] == "." and len(text[start:end - 1].rsplit(maxsplit=1)[-1]) > 4:
                 end -= 1  # "Baker Street." ends a sentence; "St." keeps its abbreviation's full stop
-            if (before := _HOUSE_NUMBER.search(text, max(end_of_last, start - 14), start)) is not None:
+            for _ in range(2):  # a house number, and a postcode or building number before it: "09221 86 rue X"
+                if (before := _HOUSE_NUMBER.search(text, max(end_of_last, start - 14), start)) is None:
+                    break
                 start = before.start()
             end = self._widen(text, end)
             end_of_last = end

