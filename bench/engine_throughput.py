@@ -3,8 +3,8 @@
 Same model (the embedded SmolLM2-135M Q4_1), same threads, same workload: 8 prompts, 128 generated tokens
 each, temperature 0, end-of-sequence ignored; at concurrency 1 and 8, streaming and not. The servers run one
 at a time, so they never compete for the cores. Prints aggregate tokens/s, time to first token p50/p99 and
-truncated streams, with ratios to llama-server; then time to first token with a repeated ~1,000-token system
-prompt, cold vs warm.
+truncated streams, with ratios to llama-server (each round's own, medians kept); then time to first token with
+a repeated ~1,000-token system prompt, cold vs warm.
 
     bench/build_peers.sh                       # once: builds llama-server and llama-cpp-python's server
     .venv/bin/python bench/engine_throughput.py [--threads 2] [--rounds 2]
@@ -166,9 +166,8 @@ def table(rows: dict[str, dict[str, dict[str, float]]]) -> str:
     lines = ["| scenario | server | tokens/s | × llama-server | TTFT p50 ms | TTFT p99 ms | truncated |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for scenario, by_peer in rows.items():
-        base = by_peer.get("llama-server", {}).get("tok_s")
         for peer, r in by_peer.items():
-            ratio = f"{r['tok_s'] / base:.2f}" if base else "–"
+            ratio = f"{r['ratio']:.2f}" if "ratio" in r else "–"
             p50 = "–" if r["ttft_p50"] != r["ttft_p50"] else f"{r['ttft_p50']:.0f}"
             p99 = "–" if r["ttft_p99"] != r["ttft_p99"] else f"{r['ttft_p99']:.0f}"
             lines.append(f"| {scenario} | {peer} | {r['tok_s']:.1f} | {ratio} | {p50} | {p99} | "
@@ -197,8 +196,10 @@ def main() -> None:
             if peer.name not in args.skip:
                 urls[peer.name] = (stack.enter_context(running(peer)), peer)
         for round_ in range(args.rounds):
+            # Every other round the other way round, so no server always runs right after another.
+            order = list(urls.items())[::-1 if round_ % 2 else 1]
             for name, concurrency, stream in scenarios:
-                for peer_name, (url, peer) in urls.items():
+                for peer_name, (url, peer) in order:
                     result = asyncio.run(workload(url, peer.body_extra, concurrency, stream))
                     runs[name].setdefault(peer_name, []).append(result)
                     print(f"round {round_ + 1} {peer_name:18} {name:16} {result['tok_s']:7.1f} tok/s "
@@ -206,9 +207,10 @@ def main() -> None:
         for peer_name, (url, peer) in urls.items():
             if peer_name != "llama-cpp-python":
                 reuse[peer_name] = asyncio.run(prefix_reuse(url, peer.body_extra))
-    rows = {name: {peer: median_of(results) for peer, results in by_peer.items()} for name, by_peer in runs.items()}
+    rows = {name: {peer: median_of(results, by_peer.get("llama-server")) for peer, results in by_peer.items()}
+            for name, by_peer in runs.items()}
     print(f"\nSmolLM2-135M Q4_1, {args.threads} threads, 8 prompts x {TOKENS} tokens, temperature 0, "
-          f"median of {args.rounds} interleaved rounds\n")
+          f"median of {args.rounds} interleaved rounds (× llama-server: median of the rounds' own ratios)\n")
     print(table(rows))
     print("\n| prefix reuse (≈1,000-token system prompt) | cold TTFT ms | warm TTFT ms | speed-up |")
     print("|---|---:|---:|---:|")
@@ -216,9 +218,13 @@ def main() -> None:
         print(f"| {peer} | {r['cold_ms']:.0f} | {r['warm_ms']:.0f} | {r['speedup']:.1f}× |")
 
 
-def median_of(results: list[dict[str, float]]) -> dict[str, float]:
+def median_of(results: list[dict[str, float]], base: list[dict[str, float]] | None) -> dict[str, float]:
+    """Medians over the rounds; the ratio to llama-server is the median of each round's own ratio, since the
+    two ran back to back within a round while the machine's speed drifts between rounds."""
     out = {key: statistics.median(r[key] for r in results) for key in ("tok_s", "ttft_p50", "ttft_p99")}
     out["truncated"] = max(r["truncated"] for r in results)
+    if base:
+        out["ratio"] = statistics.median(r["tok_s"] / b["tok_s"] for r, b in zip(results, base, strict=True))
     return out
 
 
