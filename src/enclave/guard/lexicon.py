@@ -47,6 +47,8 @@ def _geonames(name: str) -> object:
 
 def fold(word: str) -> str:
     """The word without its accents ("São" is "Sao"); letters with no plain form ("ð", "ł") stay as they are."""
+    if word.isascii():
+        return word  # most words: nothing to fold
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
