@@ -62,12 +62,13 @@ def load() -> Lexicon:
     states = {s["name"].lower() for s in _geonames("us_states.json").values()}  # type: ignore[attr-defined]
     cities = {c["name"].lower() for c in _geonames("cities15000.json").values()}  # type: ignore[attr-defined]
     continents = {c["name"].lower() for c in _geonames("continents.json").values()}  # type: ignore[attr-defined]
-    places = countries | states | cities | continents
     # Text comes with and without accents ("Sao Paulo"); the tagger looks words up folded.
+    regions = countries | states
+    regions |= {fold(r) for r in regions}
+    places = regions | cities | continents
     places |= {fold(p) for p in places}
     # A pickled set of strings inside the installed package: the package's own distribution format.
     web2 = resources.files(english_words).joinpath("data", "web2.pickle").read_bytes()
     words = {w for w in pickle.loads(web2) if w.islower()}
-    return Lexicon(frozenset(given), frozenset(surnames), frozenset(places),
-                   frozenset({fold(c) for c in countries | states} | countries | states),
+    return Lexicon(frozenset(given), frozenset(surnames), frozenset(places), frozenset(regions),
                    frozenset(words), max(len(p.split()) for p in places))

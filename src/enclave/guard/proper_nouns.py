@@ -3,8 +3,10 @@
 A run of capitalised words is a name when one of them is not an ordinary English word ("Tomaszewski",
 "Neupré"), or when it reads as given name + surname ("Will Price"), or when a title points at it ("Mr. Hunt").
 Ordinary capitalised words ("The Princess Royal", "Please") and a sentence's first word are left alone unless a
-word list knows them as a name or a place. The words before the run and its last word decide the type: a legal
-suffix makes an organisation, a known place or "in/from/to ..." a location, anything else a person.
+word list knows them as a name or a place, or the words around say a name stands there: a person's verb after
+it, a speaker's colon, a name asked for, a list with a name in it, the same name found elsewhere in the text.
+The words before the run and its last word decide the type: a legal suffix makes an organisation, a known place
+or "in/from/to ..." a location, anything else a person.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from enclave.guard.lexicon import Lexicon, fold
+from enclave.guard.lexicon import Lexicon
 from enclave.guard.name_words import (
     CALENDAR,
     DETERMINERS,
@@ -35,28 +36,15 @@ from enclave.guard.name_words import (
     TITLES,
     UNIT_WORDS,
 )
+from enclave.guard.tokens import Token, tokenize
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 # What separates the names of a list: "Lewis, Ashley, Austin and Tracey".
 _LIST_GAPS = frozenset({", ", " and ", ", and ", " & ", " or ", ", or "})
 # What a state named for its people is: "Czech Republic", "Russian Federation".
 _STATES = frozenset({"republic", "federation", "kingdom", "islands", "emirates"})
-_SENTENCE_END = frozenset(".!?:;\"'“”(\n")
 # Gaps allowed between the words of one name: a space, an initial's full stop, an ampersand ("Oil & Gas",
 # "Urban&Civic").
 _NAME_GAPS = frozenset({" ", ". ", "&", " & "})
-
-
-@dataclass(slots=True)
-class _Token:
-    start: int
-    end: int
-    lower: str
-    capital: bool
-    upper: bool
-    initial: bool  # "R." in "Djevad R. Mitnjek"
-    sentence_start: bool
-    foreign: bool  # letters English does not use: "Sigríður", "Þórshöfn", "ΦΥΛΛΙΑ"
 
 
 class ProperNouns:
@@ -66,7 +54,7 @@ class ProperNouns:
         self._lex = lexicon
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
-        tokens = self._tokens(text)
+        tokens = tokenize(text)
         spans: list[tuple[str, int, int]] = []
         i = 0
         while i < len(tokens):
@@ -81,7 +69,7 @@ class ProperNouns:
         yield from spans
         yield from self._mentions(text, tokens, spans)
 
-    def _mentions(self, text: str, tokens: list[_Token],
+    def _mentions(self, text: str, tokens: list[Token],
                   spans: list[tuple[str, int, int]]) -> Iterator[tuple[str, int, int]]:
         """Other mentions of the people found, where capitals alone said nothing: the same name elsewhere in the
         text ("Forbes was influenced ... sung by Subhan Forbes"), and the names listed with one ("They had 3:
@@ -94,11 +82,11 @@ class ProperNouns:
             for k in range(bisect_left(starts, start), bisect_left(starts, end)):
                 taken[k] = True
                 person[k] = person[k] or kind == "PERSON"
-        names = {self._bare(t) for k, t in enumerate(tokens) if person[k] and t.capital and len(t.lower) > 2
+        names = {t.bare for k, t in enumerate(tokens) if person[k] and t.capital and len(t.lower) > 2
                  and not t.initial and self._kind(t) != "none"}
         if not names:
             return
-        found = [k for k, t in enumerate(tokens) if not taken[k] and t.capital and self._bare(t) in names]
+        found = [k for k, t in enumerate(tokens) if not taken[k] and t.capital and t.bare in names]
         for k in found:
             taken[k] = person[k] = True
         work = [k for k in range(len(tokens)) if person[k]]
@@ -115,7 +103,7 @@ class ProperNouns:
             yield "PERSON", tokens[k].start, tokens[k].end
 
     @staticmethod
-    def _list_neighbours(tokens: list[_Token], k: int) -> Iterator[int]:
+    def _list_neighbours(tokens: list[Token], k: int) -> Iterator[int]:
         """The words either side of token k, past an "and" or "or" between them."""
         for step in (-1, 1):
             n = k + step
@@ -124,46 +112,16 @@ class ProperNouns:
             if 0 <= n < len(tokens):
                 yield n
 
-    @staticmethod
-    def _bare(token: _Token) -> str:
-        return token.lower[:-2] if token.lower.endswith(("'s", "’s")) else token.lower
-
-    def _listable(self, token: _Token) -> bool:
+    def _listable(self, token: Token) -> bool:
         """A word that is a name when listed with names: a given name or surname, or a word the dictionary lacks
         ("Lewis, Ashley", "April, Michael", "Khasucha, Brenda"); not "and", "You", an initial or an acronym."""
-        word = self._bare(token)
+        word = token.bare
         if token.initial or word in FUNCTION_WORDS or word in TITLES or (token.upper and len(word) <= 4):
             return False
         return word in self._lex.given_names or word in self._lex.surnames or self._kind(token) != "none"
 
-    def _tokens(self, text: str) -> list[_Token]:
-        out: list[_Token] = []
-        for m in _WORD.finditer(text):
-            word, end = m.group(), m.end()
-            dotted = text[end:end + 1] == "."
-            # "R." in "Djevad R. Mitnjek", or "K" in "Wade K Booker" (not "A" or "I", which are words).
-            initial = len(word) == 1 and word.isupper() and (dotted or (
-                word not in "AI" and text[end:end + 1] == " " and text[end + 1:end + 2].isupper()))
-            if dotted and (initial or word.lower() in LEGAL_SUFFIXES | TITLES):
-                end += 1
-            if initial and dotted and out and out[-1].initial and out[-1].end == m.start():
-                # "S.A.", "N.V.", "L.L.C.": one dotted abbreviation, read as its letters ("sa") like the legal
-                # suffix it spells.
-                out[-1].end, out[-1].lower, out[-1].upper = end, out[-1].lower + word.lower(), True
-                continue
-            last = m.start() - 1  # the last character before the word that is not a space
-            while last >= 0 and text[last] in " \t":
-                last -= 1
-            # The full stop of an initial or a title ("Novel M. Ermakov", "Mr. Boyes") does not end a sentence.
-            abbreviated = bool(out) and out[-1].end == last + 1 and (out[-1].initial or out[-1].lower in TITLES)
-            # Looked up without accents: the word lists are spelt so ("Ramóna" is "Ramona").
-            out.append(_Token(m.start(), end, fold(word).lower(), word[0].isupper(),
-                              len(word) > 1 and word.isupper(), initial,
-                              last < 0 or (text[last] in _SENTENCE_END and not abbreviated), not word.isascii()))
-        return out
-
     @staticmethod
-    def _run_end(text: str, tokens: list[_Token], i: int) -> int:
+    def _run_end(text: str, tokens: list[Token], i: int) -> int:
         """One past the last token of the run of capitalised words (and inner particles) starting at i."""
         j = i + 1
         while j < len(tokens):
@@ -189,15 +147,15 @@ class ProperNouns:
         return j
 
     @staticmethod
-    def _parenthesised_before_suffix(text: str, tokens: list[_Token], j: int) -> bool:
+    def _parenthesised_before_suffix(text: str, tokens: list[Token], j: int) -> bool:
         """A capitalised word in brackets right before a legal suffix is part of the company's name."""
         return (j + 1 < len(tokens) and tokens[j].capital and tokens[j + 1].lower in LEGAL_SUFFIXES
                 and text[tokens[j].end:tokens[j + 1].start] == ") ")
 
-    def _kind(self, token: _Token) -> str:
+    def _kind(self, token: Token) -> str:
         """strong: a name by itself; weak: a name only beside another or after a title; none: an ordinary word."""
         lex = self._lex
-        word = self._bare(token)  # "Hans's" is "Hans"
+        word = token.bare  # "Hans's" is "Hans"
         if token.initial:
             return "weak"
         if word in CALENDAR or word in TITLES or word in UNIT_WORDS or word in FUNCTION_WORDS or word in NATIONALITIES:
@@ -222,7 +180,7 @@ class ProperNouns:
             return "weak"
         return "strong"
 
-    def _cue(self, text: str, tokens: list[_Token], i: int, j: int) -> str | None:
+    def _cue(self, text: str, tokens: list[Token], i: int, j: int) -> str | None:
         """What the words around a run say of it: "label", a speaker's at the start of a line ("Tammy: Remember
         me?"); "answer", after someone's name is asked or given ("your last name? Pinto", "Name: Cleofe Mateo");
         "subject", a sentence's one first word before a verb whose subject is a person ("Peter had given ...") or
@@ -245,14 +203,14 @@ class ProperNouns:
         return None
 
     @staticmethod
-    def _passive(tokens: list[_Token], j: int) -> bool:
+    def _passive(tokens: list[Token], j: int) -> bool:
         """"Grant is awarded": a thing's verb, not a person's."""
         return tokens[j].lower in ("is", "was") and j + 1 < len(tokens) and tokens[j + 1].lower.endswith("ed")
 
-    def _cued(self, token: _Token, kind: str, cue: str) -> str:
+    def _cued(self, token: Token, kind: str, cue: str) -> str:
         """A word's kind when its context says a name stands there: a given name or a word the dictionary lacks
         is one; a surname that is also an English word only when the name was asked for ("name? Pinto")."""
-        word = self._bare(token)
+        word = token.bare
         if kind == "weak" and not token.initial:
             return "strong"
         if cue == "answer" and kind == "none" and word not in FUNCTION_WORDS \
@@ -261,13 +219,13 @@ class ProperNouns:
         return kind
 
     @staticmethod
-    def _determined(tokens: list[_Token], i: int, k: int) -> bool:
+    def _determined(tokens: list[Token], i: int, k: int) -> bool:
         """Whether an article or possessive comes before token k, in its run (from i) or right before the run:
         "the Princess Royal"."""
         return any(t.lower in DETERMINERS for t in tokens[max(i - 1, 0):k])
 
     @staticmethod
-    def _plain(token: _Token) -> bool:
+    def _plain(token: Token) -> bool:
         """A capitalised ordinary word inside a sentence: not its first word, a title, a month or an acronym."""
         word = token.lower
         return not (token.sentence_start or token.upper or word in TITLES or word in CALENDAR
@@ -284,7 +242,7 @@ class ProperNouns:
         endings = ("s", "es", "ies", "ing", "ing", "ed")
         return any(base.endswith(e) and s in words for s, e in zip(stems, endings, strict=True) if len(s) > 2)
 
-    def _judge(self, text: str, tokens: list[_Token], i: int, j: int) -> Iterator[tuple[str, int, int]]:
+    def _judge(self, text: str, tokens: list[Token], i: int, j: int) -> Iterator[tuple[str, int, int]]:
         run = tokens[i:j]
         kinds = [self._kind(t) if t.capital else "particle" for t in run]
         # Capitalised dictionary words inside the sentence: none in a name, several in a heading ("How To Grant
@@ -309,7 +267,7 @@ class ProperNouns:
             subject = after < len(tokens) and tokens[after].lower in PERSON_VERBS
             first = run.index(self._after_opening(run[:legal], kinds[:legal])[0]) if legal > 1 and not subject else 0
             yield "ORGANIZATION", run[first].start, run[legal].end
-            rest = i + legal + 1  # "Acme S.A. and Initech Ltd": the run goes on after the first company
+            rest = after  # "Acme S.A. and Initech Ltd": the run goes on after the first company
             while rest < j and not tokens[rest].capital:
                 rest += 1
             if rest < j:
@@ -363,7 +321,7 @@ class ProperNouns:
         yield self._type(text[start:end], core, len(names), previous, titled), start, end
 
     @staticmethod
-    def _after_opening(run: list[_Token], kinds: list[str]) -> list[_Token]:
+    def _after_opening(run: list[Token], kinds: list[str]) -> list[Token]:
         """The capitalised words of a run after the ordinary words and particles that open its sentence ("Shares
         in ..."); the last word is always kept."""
         k = 0
@@ -374,7 +332,7 @@ class ProperNouns:
             k += 1
         return [t for t in run[k:] if t.capital]
 
-    def _place(self, run: list[_Token]) -> tuple[str, int, int] | None:
+    def _place(self, run: list[Token]) -> tuple[str, int, int] | None:
         """A run that is exactly a place of two or more ordinary words ("United Kingdom", "South Africa"), or a
         state named for its people ("Czech Republic"), with or without a leading "The"; single words are judged
         by _kind."""
@@ -386,7 +344,7 @@ class ProperNouns:
             return "LOCATION", run[0].start, run[-1].end
         return None
 
-    def _organisation(self, core: list[_Token]) -> tuple[str, int, int] | None:
+    def _organisation(self, core: list[Token]) -> tuple[str, int, int] | None:
         """Capitalised words ending in an organisation word: three or more ("Equity Residential Properties Trust"),
         or two whose first is a name or place ("Boston Consulting"); "Working Group", "Trust Fund" are not."""
         named = [t for t in core if t.lower != "the"]  # "The Trust Fund" is two words, not three
@@ -396,7 +354,7 @@ class ProperNouns:
             return None
         return "ORGANIZATION", core[0].start, core[-1].end
 
-    def _type(self, value: str, core: list[_Token], count: int, previous: str, titled: bool) -> str:
+    def _type(self, value: str, core: list[Token], count: int, previous: str, titled: bool) -> str:
         words = [t.lower for t in core]
         if any(w in ORG_WORDS for w in words) and words[-1] not in self._lex.given_names:
             return "ORGANIZATION"
@@ -411,7 +369,7 @@ class ProperNouns:
             return "LOCATION"
         return "PERSON"
 
-    def _lower_case(self, tokens: list[_Token], i: int) -> tuple[str, int, int] | None:
+    def _lower_case(self, tokens: list[Token], i: int) -> tuple[str, int, int] | None:
         """Names typed in lower case: an unambiguous given name + surname pair, or a country or US state."""
         lex, word = self._lex, tokens[i].lower
         if word in lex.words or len(word) < 3:
