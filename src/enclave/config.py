@@ -238,6 +238,10 @@ class GuardConfig(_Strict):
     enabled: bool = True
     entities: EntitiesConfig = EntitiesConfig()
     action: Literal["keep_local", "pseudonymize", "block", "allow"] = "keep_local"
+    # all: every full calendar date (day, month and year) is personal data, as HIPAA's Safe Harbor method treats
+    # every date of a patient's record: without context no one can tell a birth date from another date. birth:
+    # only a date the text marks as a birth date ("born on", "DOB").
+    dates: Literal["all", "birth"] = "all"
     custom_patterns: list[CustomPattern] = []
     deny_terms: list[str] = []
     deny_terms_class: DataClass = "restricted"

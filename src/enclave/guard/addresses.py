@@ -13,7 +13,7 @@ from collections.abc import Iterator
 _STREET_TYPES = (
     r"street|st|avenue|ave|av|road|rd|lane|ln|drive|dr|boulevard|blvd|court|ct|way|place|pl|parkways?|pkwy"
     r"|terrace|ter|circle|cir|highway|hwy|square|sq|crescent|cres|close|row|mews|alley|trail|trl|loop|plaza"
-    r"|gardens|grove|hill|park|walk|wharf|quay|expressway|freeway|turnpike|pike|route|rte"
+    r"|gardens|grove|hill|park|walk|wharf|quay|expressway|freeway|turnpike|pike|route|rte|parade"
 )
 _GLUED_TYPES = (  # written as the end of the street's name: Plattenstrasse, Kapelaniestraat, Meierijlaan
     r"stra(?:ss|ß)e|str\.|weg|laan|straat|gasse|platz|allee|ring|damm|vej|gade|gatan|vägen|veien|väg|katu|tie"
@@ -22,10 +22,10 @@ _LEADING_TYPES = (  # written before the name: Rue de Libya, Avenida Noruega, Vi
     r"c/|rue|rua|via|viale|calle|avenida|avenue|av\.|avda\.?|carrer|piazza|plaza|praça|largo|ulica|ul\.|rruga|strada|calea"
     r"|boulevard|bd\.?|chemin|allée|place|travessa|camino|paseo|odos|οδός"
 )
-_TRAILING_WORDS = r"utca|út|tér|rakpart|körút|sor|köz|ulica|náměstí|námestie|cesta|iela|gatvė|tänav"
+_TRAILING_WORDS = r"utca|u\.|út|tér|rakpart|körút|krt\.|sor|köz|ulica|náměstí|námestie|cesta|iela|gatvė|tänav"
 _NAME = r"[^\W\d_][\w'’.-]*"
 _NUMBER = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,5})?"
-_CORNER_STREET = r"(?:\d[\w/-]*\s+)?[^\W\d_][\w'’.-]*(?:\s+(?:\d[\w/-]*|[^\W\d_][\w'’.-]*)){0,4}?"
+_CORNER_STREET = r"(?:\d[\w/-]*\s+){0,2}[^\W\d_][\w'’.-]*(?:\s+(?:\d[\w/-]*|[^\W\d_][\w'’.-]*)){0,6}?"
 _UNIT = r"(?:apt\.?|apartment|suite|ste\.?|unit|flat|p\.?\s?o\.?\s?box|box|psc|dpo|fpo|apo)\s*#?\s*\d{1,6}[A-Za-z]?"
 
 _ANCHOR = re.compile(
@@ -34,16 +34,22 @@ _ANCHOR = re.compile(
     rf"(?P<corner>\b(?:the\s+)?corner\s+of\s+(?P<one>{_CORNER_STREET})\s+and\s+(?P<two>{_CORNER_STREET}))|"
     # 221 Baker Street; a number after it on the same line is the house's ("Wolmarans St 12"), on the next a phone's
     rf"\b{_NUMBER}\s+(?:{_NAME}\s+){{0,4}}?(?:{_STREET_TYPES})\b\.?(?:[ \t]+{_NUMBER}\b(?![-.]\d))?"
-    rf"|(?P<glued>\b(?:{_NAME}\s+){{0,3}}?[^\W\d_]*(?:{_GLUED_TYPES})\s+{_NUMBER}\b)"  # Linzer Strasse 69
     rf"|(?<![\w-])(?:{_LEADING_TYPES})\s+(?:{_NAME}\s+){{0,4}}?(?:{_NAME}|{_NUMBER})(?:\s+{_NUMBER})?\b"  # Rue X 3
-    rf"|\b(?:{_NAME}\s+){{1,3}}(?:{_TRAILING_WORDS})\s+{_NUMBER}\b\.?"  # Síp utca 71.
     # 213 Meierijlaan 176, at the end of its line or before the unit
     rf"|\b{_NUMBER}\s+(?:{_NAME}\s+){{0,3}}?{_NAME}\s+{_NUMBER}\b(?=\s*(?:\n|\\n|,|$|(?:apt|suite|unit|ste)\b))"
     rf"|\b{_UNIT}\b"
+    # Where two streets meet, the second with its house number: "Caleb and Askelund 90", "Hana and R Capela 83"
+    rf"|(?-i:\b[A-Z][\w'’-]+ and (?:[A-Z][\w'’.-]* ){{1,3}})\d{{1,4}}[A-Za-z]?\b(?![.,/:-]?\d)"
     # American military mail: "USNS Duncan, FPO AP 36724", "Unit 9359 Box 4025, DPO AP 22650" (USPS Pub. 28)
     rf"|(?:\b(?:USNS|USNV|USCGC|USS)\s+{_NAME}(?:[ \t]*(?:\n|\\n|,)[ \t]*|\s+))?\b[AFD]PO\s+A[AEP]\s+\d{{5}}\b",
     re.IGNORECASE,
 )
+# Street types written after the name, found by themselves and the street's words then read back from them: a
+# pattern that starts with the words would try them at every word of every text.
+_GLUED = re.compile(rf"(?:{_GLUED_TYPES})\s+{_NUMBER}\b", re.IGNORECASE)  # Linzer Strasse 69
+_TRAILING = re.compile(rf"(?<=\s)(?:{_TRAILING_WORDS})\s+{_NUMBER}\b\.?", re.IGNORECASE)  # Síp utca 71.
+_NAMES_BEFORE = re.compile(rf"(?<!\S)(?:{_NAME}[ \t]+){{1,3}}$")
+_WORD_BEFORE = re.compile(r"[^\W\d_]+$")
 # What may follow an address, word by word on its line or after a line break or comma: unit, town, state code,
 # postcode, country. A line may open with a quoting or list mark ("> ", "- ", "• ") that is not part of it.
 _NEXT = re.compile(rf"(?:[ \t]*(?:\n|\\n)[ \t]*(?:[^\w\s\"'“‘(]{{1,3}}[ \t]*)?|[ \t]*,[ \t]*|[ \t]+)"
@@ -57,46 +63,88 @@ _CUE = re.compile(
     rf"|\bsent to|\bship(?:ped)? to|\bdeliver(?:ed)? to|\bmeet me at|\bstop at)"
     rf"\s+(?P<address>(?:[^\W\d_][\w'’.-]*[ \t]+){{1,4}}{_NUMBER}\b)"
 )
+_LEADING = re.compile(rf"(?:{_LEADING_TYPES})\s", re.IGNORECASE)
 _HOUSE_NUMBER = re.compile(rf"(?:\b{_NUMBER}|{_UNIT})[ \t]*(?:\n|\\n|,)?[ \t]*$", re.IGNORECASE)
+# The first street of an intersection, before the second: "Jamie and 42 Spilman Street".
+_CROSS_STREET = re.compile(r"\b[A-Z][\w'’-]* and $")
+# A line that starts with a house number: the street line above a unit ("54215 113 Ane Habib Bourguiba").
+_STREET_LINE = re.compile(r"(?m)^[^\w\n]{0,3}[ \t]*\d{1,6}[A-Za-z]?(?:[ \t]+\d{1,6}[A-Za-z]?)?[ \t]+[^\W\d_][^\n]*"
+                          r"\n[^\w\n]{0,3}[ \t]*$")
+# After a blank line, a country and its postcode close an address block: "\n\n Czech Republic 14683".
+_COUNTRY_LINE = re.compile(r"[ \t]*\n[ \t]*\n[ \t]*(?:[A-Z][\w'’.()-]*[ \t]+){1,3}\d{3,6}\b")
 
 
 class StreetAddress:
     """ADDRESS spans: an anchor, widened over the town/state/postcode/country lines around it."""
 
+    def __init__(self, words: frozenset[str] = frozenset()) -> None:
+        self._words = words  # ordinary English: "During 1996" ends in "ring" and is no street
+
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
-        end_of_last = 0
-        anchors = [(self._capitalised_start(m) if m["glued"] else m.start(), m.end()) for m in _ANCHOR.finditer(text)
+        anchors = [(m.start(), m.end()) for m in _ANCHOR.finditer(text)
                    if not m["corner"] or self._streets(m["one"], m["two"])]
+        anchors += [anchor for m in _GLUED.finditer(text) if (anchor := self._glued(text, m)) is not None]
+        anchors += [(before.start(), m.end()) for m in _TRAILING.finditer(text)
+                    if (before := _NAMES_BEFORE.search(text, max(0, m.start() - 80), m.start())) is not None]
         anchors += [(m.start("address"), m.end("address")) for m in _CUE.finditer(text) if m["address"][0].isupper()]
+        spans: list[tuple[int, int]] = []
         for start, end in sorted(anchors):
-            if start < end_of_last:
-                continue
             if text[end - 1] == "." and len(text[start:end - 1].rsplit(maxsplit=1)[-1]) > 4:
                 end -= 1  # "Baker Street." ends a sentence; "St." keeps its abbreviation's full stop
-            for _ in range(2):  # a house number, and a postcode or building number before it: "09221 86 rue X"
-                if (before := _HOUSE_NUMBER.search(text, max(end_of_last, start - 14), start)) is None:
-                    break
-                start = before.start()
-            end = self._widen(text, end)
-            end_of_last = end
+            if spans and start < spans[-1][1]:
+                if end > spans[-1][1]:  # "Apt. 563 4376 ul. Praussa 29": two anchors, one address
+                    spans[-1] = (spans[-1][0], self._widen(text, end))
+                continue
+            spans.append((self._extend_back(text, start, spans[-1][1] if spans else 0), self._widen(text, end)))
+        for start, end in spans:
             yield "ADDRESS", start, end
+
+    def _extend_back(self, text: str, start: int, floor: int) -> int:
+        """The parts of an address written before its anchor."""
+        for _ in range(2):  # a house number, and a postcode or building number before it: "09221 86 rue X"
+            if (before := _HOUSE_NUMBER.search(text, max(floor, start - 14), start)) is None:
+                break
+            start = before.start()
+        if (cross := _CROSS_STREET.search(text, max(floor, start - 40), start)) is not None:
+            return cross.start()
+        newline = text.rfind("\n", floor, start)
+        line = newline + 1 if newline >= 0 else floor
+        before = text[line:start]
+        if not before.strip(" \t") or not any(c.isalnum() for c in before):
+            # At the start of its line, after a unit anchor: the street line above it is part of the address.
+            if (street := _STREET_LINE.search(text, max(floor, line - 80), start)) is not None:
+                return street.start() + len(street.group()) - len(street.group().lstrip("}>?*•-– \t"))
+            return start
+        # A street's name before its house number at the start of a line ("Tavcarjeva 103"): a word no
+        # dictionary lists, not a verb ("Visit 221 Baker Street").
+        lead = before.lstrip("}>?*•-– \t")
+        words = lead.split()
+        if 1 <= len(words) <= 2 and all(w.isalpha() and w[0].isupper() and w.lower() not in self._words for w in words):
+            return start - len(lead)
+        return start
 
     @staticmethod
     def _streets(*names: str) -> bool:
         """"the corner of Elm and Main" names streets; "the corner of the table and the wall" does not."""
-        return all(name[0].isupper() or name[0].isdigit() for name in names)
+        return all(name[0].isupper() or name[0].isdigit() or _LEADING.match(name) for name in names)
 
-    @staticmethod
-    def _capitalised_start(m: re.Match[str]) -> int:
-        """"the north side of Linzer Strasse 69" starts at "Linzer": the street's name is capitalised."""
-        words = list(re.finditer(r"\S+", m.group()))
-        first = next((w for w in words if w.group()[0].isupper()), words[-2] if len(words) > 1 else words[0])
-        return m.start() + first.start()
+    def _glued(self, text: str, m: re.Match[str]) -> tuple[int, int] | None:
+        """"Plattenstrasse 69" read back from its ending. "During 1996" ends in "ring" but is an English word,
+        no street; "the north side of Linzer Strasse 69" starts at "Linzer", the street's name being capitalised."""
+        word = _WORD_BEFORE.search(text, max(0, m.start() - 40), m.start())
+        start = word.start() if word is not None else m.start()
+        if (text[start:m.start()] + m.group().split()[0]).lower() in self._words:
+            return None
+        before = _NAMES_BEFORE.search(text, max(0, start - 80), start)
+        if before is not None:
+            capitalised = next((w for w in re.finditer(r"\S+", before.group()) if w.group()[0].isupper()), None)
+            if capitalised is not None:
+                return before.start() + capitalised.start(), m.end()
+        return start, m.end()
 
-    @staticmethod
-    def _widen(text: str, end: int) -> int:
+    def _widen(self, text: str, end: int) -> int:
         """Past the town, state, postcode and country after an address; prose after it starts in lower case."""
-        for _ in range(12):
+        for _ in range(24):
             m = _NEXT.match(text, end)
             if m is None:
                 break
@@ -106,9 +154,22 @@ class StreetAddress:
             digits = sum(c.isdigit() for c in piece)
             if digits > 6:
                 break  # a card or phone number, not a postcode
-            if not (piece[0].isupper() or piece[0].isdigit()):
-                after = _NEXT.match(text, m.end())
-                if piece.lower() not in _JOINERS or after is None or not after["piece"][0].isupper():
-                    break
+            if not (piece[0].isupper() or piece[0].isdigit() or piece[:2].istitle()) and not self._continued(text, m):
+                break
             end = m.end() - piece.endswith(".")  # a full stop ends the sentence, not the postcode
+        if (country := _COUNTRY_LINE.match(text, end)) is not None:
+            end = country.end()
         return end
+
+    @staticmethod
+    def _continued(text: str, m: re.Match[str]) -> bool:
+        """A word in lower case goes on an address when a line opens with a comma before it (", QC"), when it
+        joins a name ("Porto do Mar"), or when a postcode follows it ("Łódź nan 94-203")."""
+        if "\n" in m.group() and "," in m.group():
+            return True
+        after = _NEXT.match(text, m.end())
+        if after is None:
+            return False
+        if m["piece"].lower() in _JOINERS and after["piece"][0].isupper():
+            return True
+        return re.fullmatch(r"\d{4,6}|\d{2,3}-\d{3,4}", after["piece"]) is not None

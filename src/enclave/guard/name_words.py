@@ -15,13 +15,15 @@ ORG_WORDS = frozenset({"group", "club", "holdings", "bank", "university", "colle
                         "foundation", "association", "partners", "industries", "technologies", "systems",
                         "solutions", "services", "enterprises", "agency", "trust", "laboratories", "labs",
                         "pharmaceuticals", "therapeutics", "insurance", "airlines", "motors", "bancorp",
-                        "society", "council", "ministry", "department", "school", "academy", "church", "fund",
-                        "funds", "capital", "ventures", "research", "consulting", "properties", "communications"})
+                        "bancorporation", "society", "council", "ministry", "department", "school", "academy",
+                        "church", "fund", "funds", "capital", "ventures", "research", "consulting", "properties",
+                        "communications"})
 # Organisation words that end a name by themselves ("Boston Consulting Group", "Equity Residential Properties
 # Trust"): a run of capitalised words ending in one is an organisation even when every word is ordinary English.
 ORG_ENDINGS = frozenset({"group", "club", "holdings", "bank", "foundation", "trust", "fund", "partners", "industries",
                           "technologies", "systems", "solutions", "laboratories", "pharmaceuticals", "therapeutics",
-                          "airlines", "bancorp", "capital", "ventures", "research", "consulting", "properties"})
+                          "airlines", "bancorp", "capital", "ventures", "research", "consulting", "properties",
+                          "association"})
 # Particles of a person's surname (not "of", "and": those join the words of organisations and places).
 NAME_PARTICLES = frozenset({"de", "van", "von", "der", "den", "la", "le", "del", "della", "da", "di", "du", "dos",
                              "das", "bin", "ibn", "al", "el", "ter", "ten"})
@@ -53,6 +55,21 @@ POST_NOMINALS = frozenset({"md", "phd", "dds", "dvm", "rn", "esq", "jr", "sr", "
 # English word at all ("Peter had given ...", "Darda is very reliable"), though capitals there say nothing.
 PERSON_VERBS = frozenset({"is", "was", "has", "had", "said", "says", "told", "asked", "replied", "shouted",
                            "lives", "lived", "works", "worked", "spent", "began", "wrote", "met", "married"})
+# Verbs that open a request about someone: the word after them is the name, they are not its given name
+# ("Call Novak", "Ask Tomaszewski"), though the census lists some as names.
+REQUEST_VERBS = frozenset({"call", "ask", "tell", "welcome", "see", "hire", "page", "forward", "book", "pay", "hey",
+                            "bring", "check", "ring", "meet", "email", "send", "contact", "invite", "thank", "visit",
+                            "text", "remind", "add", "help", "let", "please", "hello", "hi", "find", "give", "take",
+                            "follow", "hear", "sign", "review", "note", "support", "hold", "phone", "message",
+                            "notify", "inform", "introduce", "remove", "congratulate", "thanks", "ping", "cc",
+                            "promote", "pick", "join", "trust", "miss", "police", "people", "ship", "bill", "charge"})
+# Verbs of going somewhere: after one and its preposition comes a place ("arrived at Pap", "flew to WIENERING").
+TRAVEL_VERBS = frozenset({"arrived", "arrive", "arrives", "arriving", "flew", "fly", "flies", "flying", "returned",
+                           "return", "returns", "returning", "moved", "move", "moves", "moving", "travelled",
+                           "traveled", "travel", "travelling", "traveling", "drove", "drive", "driving", "sailed",
+                           "relocated", "relocating", "emigrated", "immigrated", "landed", "headed"})
+# What a listing adds after a company's legal form: "Acquisition Corp Unit", "Furniture Companies Inc. Class A".
+LISTING_WORDS = frozenset({"unit", "units", "warrant", "warrants", "rights", "class", "series", "shares"})
 # Before "name", these make it a person's: "your last name? Pinto", "my name is Szöts".
 NAME_QUALIFIERS = frozenset({"my", "your", "his", "her", "their", "last", "first", "full", "family", "given",
                               "maiden", "middle"})

@@ -6,7 +6,8 @@ Ordinary capitalised words ("The Princess Royal", "Please") and a sentence's fir
 word list knows them as a name or a place, or the words around say a name stands there: a person's verb after
 it, a speaker's colon, a name asked for, a list with a name in it, the same name found elsewhere in the text.
 The words before the run and its last word decide the type: a legal suffix makes an organisation, a known place
-or "in/from/to ..." a location, anything else a person.
+or "in/from/to ..." a location (so does a verb of travel, "returned to ..."), anything else a person. A company
+keeps every word when it stands alone on its line (a letterhead), and a listing's class after its legal form.
 """
 
 from __future__ import annotations
@@ -15,12 +16,20 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterator
 
+from enclave.guard.companies import (
+    LOWER_CASE_FORMS,
+    after_opening,
+    lower_case_company,
+    parenthesised_before_suffix,
+    standalone,
+)
 from enclave.guard.lexicon import Lexicon
 from enclave.guard.name_words import (
     CALENDAR,
     DETERMINERS,
     FUNCTION_WORDS,
     LEGAL_SUFFIXES,
+    LISTING_WORDS,
     NAME_PARTICLES,
     NAME_QUALIFIERS,
     NATIONALITIES,
@@ -33,7 +42,9 @@ from enclave.guard.name_words import (
     PLACE_NOUNS,
     PLACE_PARTICLES,
     POST_NOMINALS,
+    REQUEST_VERBS,
     TITLES,
+    TRAVEL_VERBS,
     UNIT_WORDS,
 )
 from enclave.guard.tokens import Token, tokenize
@@ -42,6 +53,8 @@ from enclave.guard.tokens import Token, tokenize
 _LIST_GAPS = frozenset({", ", " and ", ", and ", " & ", " or ", ", or "})
 # What a state named for its people is: "Czech Republic", "Russian Federation".
 _STATES = frozenset({"republic", "federation", "kingdom", "islands", "emirates"})
+# What tells a place from its namesake: "Cyprus (Greek)", "Congo (Kinshasa)".
+_QUALIFIER = re.compile(r" \([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?\)")
 # Gaps allowed between the words of one name: a space, an initial's full stop, an ampersand ("Oil & Gas",
 # "Urban&Civic").
 _NAME_GAPS = frozenset({" ", ". ", "&", " & "})
@@ -66,8 +79,16 @@ class ProperNouns:
             j = self._run_end(text, tokens, i)
             spans.extend(self._judge(text, tokens, i, j))
             i = j
-        yield from spans
+        yield from (self._qualified(text, span) for span in spans)
         yield from self._mentions(text, tokens, spans)
+
+    @staticmethod
+    def _qualified(text: str, span: tuple[str, int, int]) -> tuple[str, int, int]:
+        """A place with the qualifier that tells it from its namesake: "Cyprus (Greek)", "Congo (Kinshasa)"."""
+        kind, start, end = span
+        if kind == "LOCATION" and (m := _QUALIFIER.match(text, end)) is not None:
+            return kind, start, m.end()
+        return span
 
     def _mentions(self, text: str, tokens: list[Token],
                   spans: list[tuple[str, int, int]]) -> Iterator[tuple[str, int, int]]:
@@ -129,7 +150,7 @@ class ProperNouns:
             if gap == "" and text[tokens[j - 1].end - 1] == "." and tokens[j].lower in LEGAL_SUFFIXES:
                 j += 1  # "Co.Ltd.", "Mfg.Co.": abbreviations written without a space
                 continue
-            if gap == " (" and ProperNouns._parenthesised_before_suffix(text, tokens, j):
+            if gap == " (" and parenthesised_before_suffix(text, tokens, j):
                 j += 2  # "Banco Products (India) Ltd", "Acme (Pty) Ltd"
                 continue
             if gap not in _NAME_GAPS or (gap == ". " and not tokens[j - 1].initial):
@@ -145,12 +166,6 @@ class ProperNouns:
             else:
                 break
         return j
-
-    @staticmethod
-    def _parenthesised_before_suffix(text: str, tokens: list[Token], j: int) -> bool:
-        """A capitalised word in brackets right before a legal suffix is part of the company's name."""
-        return (j + 1 < len(tokens) and tokens[j].capital and tokens[j + 1].lower in LEGAL_SUFFIXES
-                and text[tokens[j].end:tokens[j + 1].start] == ") ")
 
     def _kind(self, token: Token) -> str:
         """strong: a name by itself; weak: a name only beside another or after a title; none: an ordinary word."""
@@ -231,6 +246,13 @@ class ProperNouns:
         return not (token.sentence_start or token.upper or word in TITLES or word in CALENDAR
                     or word in UNIT_WORDS or word in LEGAL_SUFFIXES or word in NATIONALITIES)
 
+    def _plain_name(self, token: Token) -> bool:
+        """A name-list word that is not a function word, title, month or unit ("Tilly", "Novel", "Peer")."""
+        word = token.bare
+        return (word in self._lex.given_names or word in self._lex.surnames) and not (
+            word in FUNCTION_WORDS or word in TITLES or word in CALENDAR or word in UNIT_WORDS
+            or word in NATIONALITIES or word in LEGAL_SUFFIXES)
+
     def _ordinary(self, word: str) -> bool:
         """An English word, inflected or not: the dictionary lists "identifier", not "Identifiers" or "Encoding"."""
         words = self._lex.words
@@ -256,16 +278,27 @@ class ProperNouns:
                 and tokens[j].lower in PLACE_NOUNS and text[run[0].end:tokens[j].start] == " ":
             yield "LOCATION", run[0].start, run[0].end  # "Lovenjoel bridge"
             return
-        legal = next((k for k, t in enumerate(run) if t.lower in LEGAL_SUFFIXES and k > 0), None)
+        # A run alone on its line (a letterhead, an address block) or opening a list after a colon is a name
+        # from its first word: no sentence opens there.
+        whole = standalone(text, run)
+        legal = next((k for k, t in enumerate(run) if t.bare in LEGAL_SUFFIXES and k > 0), None)
         if legal is not None:
-            while legal + 1 < len(run) and run[legal + 1].lower in LEGAL_SUFFIXES:
+            while legal + 1 < len(run) and run[legal + 1].bare in LEGAL_SUFFIXES:
                 legal += 1  # "Co. Ltd.", "Mfg. Co."
+            while legal + 1 < len(run) and run[legal + 1].lower in LISTING_WORDS:
+                legal += 1 + (legal + 2 < len(run) and len(run[legal + 2].lower) == 1)  # "Class A"
             # "Compare Acme S.A.": an ordinary word opening a sentence is not part of the name; an article
             # ("The Kroger Co.") or an acronym ("SKM Egg Products Ltd") is, and so is every word when the company
             # is the sentence's subject ("Vine Energy Inc. is ...").
             after = i + legal + 1
             subject = after < len(tokens) and tokens[after].lower in PERSON_VERBS
-            first = run.index(self._after_opening(run[:legal], kinds[:legal])[0]) if legal > 1 and not subject else 0
+            first = run.index(after_opening(run[:legal], kinds[:legal])[0]) \
+                if legal > 1 and not subject and not whole else 0
+            # "Thaís Correia of Marine Products Corporation": a person of a company is two names.
+            of = next((k for k in range(first + 1, legal) if run[k].lower == "of"), None)
+            if of is not None and kinds[of - 1] == "strong":
+                yield "PERSON", run[first].start, run[of - 1].end
+                first = of + 1
             yield "ORGANIZATION", run[first].start, run[legal].end
             rest = after  # "Acme S.A. and Initech Ltd": the run goes on after the first company
             while rest < j and not tokens[rest].capital:
@@ -275,6 +308,18 @@ class ProperNouns:
             return
         if (place := self._place(run)) is not None:
             yield place
+            return
+        # "arrived at Pap", "returned to Liers": after a verb of travel and its preposition stands a place, even
+        # one spelt like an English word.
+        if i >= 2 and tokens[i - 1].lower in ("to", "at", "in") and tokens[i - 2].lower in TRAVEL_VERBS \
+                and all(k != "none" or self._plain(t) for t, k in zip(run, kinds, strict=True)) \
+                and not any(t.bare in CALENDAR or t.bare in FUNCTION_WORDS for t in run):
+            yield "LOCATION", run[0].start, run[-1].end
+            return
+        # A run ending in an organisation word names the organisation, person's name or not: "Calamos
+        # Convertible Opportunities and Income Fund", "Kld Research".
+        if (organisation := self._organisation(run if whole else after_opening(run, kinds))) is not None:
+            yield organisation
             return
         # Ordinary words at either end are not part of the name: "Dear Archie", "Meet Sabrina Alonso".
         lo, hi = 0, len(run)
@@ -287,6 +332,11 @@ class ProperNouns:
         if title_case == 1 and 0 < lo < hi and kinds[lo - 1] == "none" and self._plain(run[lo - 1]) \
                 and kinds[lo] != "particle":
             lo -= 1
+        # At a sentence's start, a word the name lists know, right before a name nothing else could be, is its
+        # given name ("Tilly Nicholson", "Saber Daviau"), unless it is a verb that asks for someone ("Call Novak").
+        elif lo == 1 and hi > 1 and kinds[0] == "none" and kinds[1] == "strong" and run[0].sentence_start \
+                and run[0].lower not in REQUEST_VERBS and not run[0].upper and self._plain_name(run[0]):
+            lo = 0
         # After "van der", "de", "von" comes the rest of the surname, dictionary word or not: "van der Voet".
         k = hi
         while k < len(run) and kinds[k] == "particle" and run[k].lower in NAME_PARTICLES:
@@ -298,9 +348,6 @@ class ProperNouns:
         while hi < len(run) and run[hi].lower.rstrip(".") in POST_NOMINALS:
             hi += 1
         if lo == hi:
-            # All ordinary words ("Equity Residential Properties Trust"): an organisation word may still end them.
-            if (organisation := self._organisation(self._after_opening(run, kinds))) is not None:
-                yield organisation
             return
         core, core_kinds = run[lo:hi], kinds[lo:hi]
         previous = tokens[i + lo - 1].lower if i + lo > 0 else ""
@@ -312,32 +359,22 @@ class ProperNouns:
         paired = (len(names) >= 2 and names[0].lower in self._lex.given_names and names[-1].lower in self._lex.surnames
                   and not (ordinary_pair and (names[0].sentence_start or title_case > 0
                                               or self._determined(tokens, i, i + lo))))
+        # A word no list knows, before a surname: a given name from elsewhere ("Teodor Aune", "Frederikke Toft").
+        paired = paired or (len(names) == 2 and not names[0].upper and names[1].lower in self._lex.surnames
+                            and names[0].lower not in self._lex.words and not self._ordinary(names[0].lower)
+                            and core_kinds[0] == "weak")
         if "strong" not in core_kinds and not paired and not titled:
-            # The organisation word itself is ordinary, so it was trimmed from the core: judge up to the run's end.
-            if (organisation := self._organisation([t for t in run[lo:] if t.capital])) is not None:
-                yield organisation
             return
         start, end = core[0].start, core[-1].end
         yield self._type(text[start:end], core, len(names), previous, titled), start, end
 
-    @staticmethod
-    def _after_opening(run: list[Token], kinds: list[str]) -> list[Token]:
-        """The capitalised words of a run after the ordinary words and particles that open its sentence ("Shares
-        in ..."); the last word is always kept."""
-        k = 0
-        while k < len(run) - 1 and (kinds[k] == "particle" or (kinds[k] == "none" and run[k].sentence_start
-                                                               and not run[k].upper and run[k].lower != "the")
-                                    or (k > 0 and kinds[k - 1] == "none" and run[k - 1].sentence_start
-                                        and not run[k].capital)):
-            k += 1
-        return [t for t in run[k:] if t.capital]
-
     def _place(self, run: list[Token]) -> tuple[str, int, int] | None:
         """A run that is exactly a place of two or more ordinary words ("United Kingdom", "South Africa"), or a
-        state named for its people ("Czech Republic"), with or without a leading "The"; single words are judged
+        state named for its people ("Czech Republic"), after any function words ("In", "The"); single words are judged
         by _kind."""
         words = [t.lower for t in run]
-        if words[0] == "the":
+        # Function words opening the run are not part of the place: "In Czech Republic", "To United Kingdom".
+        while len(words) > 2 and (words[0] in FUNCTION_WORDS or words[0] in PLACE_CUES):
             run, words = run[1:], words[1:]
         if (2 <= len(words) <= self._lex.longest_place and " ".join(words) in self._lex.places) or (
                 len(words) == 2 and words[0] in NATIONALITIES and words[1] in _STATES):
@@ -370,8 +407,11 @@ class ProperNouns:
         return "PERSON"
 
     def _lower_case(self, tokens: list[Token], i: int) -> tuple[str, int, int] | None:
-        """Names typed in lower case: an unambiguous given name + surname pair, or a country or US state."""
+        """Names typed in lower case: an unambiguous given name + surname pair, a country or US state, or a
+        company before its legal form."""
         lex, word = self._lex, tokens[i].lower
+        if word in LOWER_CASE_FORMS:
+            return lower_case_company(tokens, i)
         if word in lex.words or len(word) < 3:
             return None
         if word in lex.countries:

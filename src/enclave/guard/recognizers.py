@@ -116,7 +116,7 @@ class Phone:
     # Six or seven digits (412 8721, 84 23 30: local numbers without an area code) only in grouped form and right
     # beside a word that says phone: "call 412 8721", "Phone: 355 4292", "34 76 31 office".
     _short_before = re.compile(r"(?i:\b(?:phone|tel|mobile|cell|fax|desk|call(?: me)?|reach me|text me|sms|whatsapp"
-                               r"|messages? to)(?: (?:on|at))?(?: number)?\s*[:#]?\s*)$")
+                               r"|messages? to|(?:my|your) registered)(?: (?:on|at))?(?: number)?\s*[:#]?\s*)$")
     _short_after = re.compile(r"(?i:\s*[-(]?\s*(?:office|mobile|cell|fax|phone|tel|home|work)\b)")
     _fictional = re.compile(r"555[ .-]01\d\d")  # NANP reserves 555-0100 to 555-0199 for films and examples
     _grouped = re.compile(r"\d{2,4}(?:[ .-]\d{2,4}){1,2}")
@@ -199,6 +199,30 @@ class DateOfBirth:
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         for m in self._pattern.finditer(text):
             yield "DATE_OF_BIRTH", m.start(1), m.end(1)
+
+
+class FullDate:
+    """Every full calendar date, day, month and year, whatever it dates (guard.dates: all)."""
+
+    _pattern = re.compile(
+        r"(?<![\w./:-])(?:(?P<iso>\d{4}-\d{2}-\d{2})|(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)"
+        r"(?P<year>\d{4}|(?<=/)\d{2})|\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{4}"
+        r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4})(?=T\d|(?![\w/-]|[.:]\d))",
+        re.IGNORECASE,
+    )
+
+    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        for m in self._pattern.finditer(text):
+            if m["iso"]:
+                _, month, day = (int(part) for part in m["iso"].split("-"))
+                valid = 1 <= month <= 12 and 1 <= day <= 31
+            elif m["a"]:
+                a, b = int(m["a"]), int(m["b"])  # 5/25/1953 or 25.5.1953: either order, one must be a month
+                valid = 1 <= min(a, b) <= 12 and max(a, b) <= 31
+            else:
+                valid = True
+            if valid:
+                yield "DATE", m.start(), m.end()
 
 
 class MedicalRecordNumber:

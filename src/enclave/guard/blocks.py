@@ -1,0 +1,76 @@
+"""The addressee of a postal address: the lines written above its street (a letterhead, a signature, a label).
+
+By the convention every postal service follows, the lines of an address block above the street name who it is
+for: a person, a company, or both ("Pedro Alves / Banco Santander (Brasil) S.A. / 52 Huntly Street"). A company
+there is an organisation whether or not any word of it looks like one ("Innography", "CBS").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+Span = tuple[str, int, int]
+
+# A line that names someone: capitalised words and what joins them, brackets and legal forms included
+# ("Eco Wave Power Global AB (publ)", "Urban&Civic PLC", "aTyr Pharma Inc."); no sentence, label or number.
+_NAME_LINE = re.compile(r"(?:[A-Z]|[a-z]+[A-Z])[^\n:,;!?]{0,80}")
+_WORDS_OF_A_NAME = re.compile(r"(?:[A-Z(&\d–-]|[a-z]+[A-Z]|(?:of|and|de|du|la|van|von|der|publ)\b)")
+# A line of the block that is someone's role, not a name: "Physical oceanographer", "Biomedical engineer".
+_ROLE_LINE = re.compile(r"[A-Z][a-z]+(?: [a-z]+){1,3}")
+_BLOCK = 4  # lines above the street that can still belong to its address block
+
+
+def addressees(text: str, spans: list[Span]) -> Iterator[Span]:
+    """ORGANIZATION spans for the addressee lines above each address that no other span covers."""
+    starts = [0, *(m.end() for m in re.finditer("\n", text))]
+    lines = [(start, text.find("\n", start) % (len(text) + 1)) for start in starts]
+    covered = [(start, end) for _, start, end in spans]
+    for kind, start, _ in spans:
+        if kind != "ADDRESS":
+            continue
+        row = _row(starts, start)
+        if text[lines[row][0]:start].strip(" \t") and not _mark_only(text[lines[row][0]:start]):
+            continue  # the address starts inside a sentence, not a block
+        k, blank = row - 1, 0
+        while k >= 0 and row - k <= _BLOCK + blank:
+            body = _body(text, *lines[k])
+            if body is None:
+                blank += 1
+                if blank > 1:
+                    break
+                k -= 1
+                continue
+            start_k, end_k = body
+            line = text[start_k:end_k]
+            if any(s <= start_k and end_k <= e for s, e in covered):
+                k -= 1  # a name or company already found: the block goes on above it
+                continue
+            if _ROLE_LINE.fullmatch(line):
+                k -= 1
+                continue
+            if not _NAME_LINE.fullmatch(line) or not all(_WORDS_OF_A_NAME.match(w) for w in line.split()):
+                break
+            yield "ORGANIZATION", start_k, end_k
+            k -= 1
+
+
+def _row(starts: list[int], position: int) -> int:
+    row = 0
+    while row + 1 < len(starts) and starts[row + 1] <= position:
+        row += 1
+    return row
+
+
+def _mark_only(prefix: str) -> bool:
+    """A quoting or list mark before a line's text ("> ", "??? ", "}} "), not words."""
+    return not any(c.isalnum() for c in prefix)
+
+
+def _body(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Where a line's text is, without its marks and trailing spaces; None for an empty line."""
+    line = text[start:end]
+    lead = next((k for k, c in enumerate(line) if c.isalnum() or c == "("), None)
+    if lead is None:
+        return None
+    return start + lead, start + len(line.rstrip())
