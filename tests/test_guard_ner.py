@@ -125,6 +125,9 @@ def found(text: str) -> list[tuple[str, str]]:
         ("Katie Miles\nJamie and 42 Spilman Street", [("PERSON", "Katie Miles"),
                                                       ("ADDRESS", "Jamie and 42 Spilman Street")]),
         ("Stop at ul. Praussa Ksawerego 29, Łódź", [("ADDRESS", "ul. Praussa Ksawerego 29, Łódź")]),
+        # The block goes on after the address, the address does not: a date, a label, an e-mail.
+        ("52 Huntly Street\nLondon\nDOB 5/25/1953\nMobile: 631 331 197",
+         [("ADDRESS", "52 Huntly Street\nLondon"), ("DATE_OF_BIRTH", "5/25/1953"), ("PHONE_NUMBER", "631 331 197")]),
         ("We'll meet at 78252 Teréz krt. 56., Balatonbozsok", [("ADDRESS", "78252 Teréz krt. 56., Balatonbozsok")]),
         ("Meet me at 513 43 Farrar Parade Suite 151 KOOJAN WA",
          [("ADDRESS", "513 43 Farrar Parade Suite 151 KOOJAN WA")]),

@@ -70,6 +70,8 @@ _CROSS_STREET = re.compile(r"\b[A-Z][\w'’-]* and $")
 # A line that starts with a house number: the street line above a unit ("54215 113 Ane Habib Bourguiba").
 _STREET_LINE = re.compile(r"(?m)^[^\w\n]{0,3}[ \t]*\d{1,6}[A-Za-z]?(?:[ \t]+\d{1,6}[A-Za-z]?)?[ \t]+[^\W\d_][^\n]*"
                           r"\n[^\w\n]{0,3}[ \t]*$")
+# What no line of an address holds: a label's colon, an e-mail's @, a date's slashes.
+_NOT_ADDRESS_LINE = re.compile(r"\w:|@|\d/\d+/\d")
 # After a blank line, a country and its postcode close an address block: "\n\n Czech Republic 14683".
 _COUNTRY_LINE = re.compile(r"[ \t]*\n[ \t]*\n[ \t]*(?:[A-Z][\w'’.()-]*[ \t]+){1,3}\d{3,6}\b")
 
@@ -154,12 +156,21 @@ class StreetAddress:
             digits = sum(c.isdigit() for c in piece)
             if digits > 6:
                 break  # a card or phone number, not a postcode
+            if ("\n" in m.group() or "\\n" in m.group()) \
+                    and _NOT_ADDRESS_LINE.search(self._line(text, m.start("piece"))):
+                break  # "DOB 5/25/1953", "Mobile: 631 331 197", "jane@example.com": the block goes on, not the address
             if not (piece[0].isupper() or piece[0].isdigit() or piece[:2].istitle()) and not self._continued(text, m):
                 break
             end = m.end() - piece.endswith(".")  # a full stop ends the sentence, not the postcode
         if (country := _COUNTRY_LINE.match(text, end)) is not None:
             end = country.end()
         return end
+
+    @staticmethod
+    def _line(text: str, start: int) -> str:
+        """The first two words of the line that starts at start: what says what kind of line it is."""
+        ends = [k for k in (text.find("\n", start), text.find("\\n", start)) if k >= 0]
+        return " ".join(text[start:min(ends, default=len(text))].split()[:2])
 
     @staticmethod
     def _continued(text: str, m: re.Match[str]) -> bool:
