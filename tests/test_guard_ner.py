@@ -138,6 +138,8 @@ def found(text: str) -> list[tuple[str, str]]:
         # A given name at a sentence's start that English also uses, before a name nothing else could be; a
         # given name no list knows before a surname.
         ("Tilly Nicholson will be talking", [("PERSON", "Tilly Nicholson")]),
+        ("Patient Ahmed Khan was admitted on 03/02/2024 to St. Mary's.",  # a role, and a date no street's number
+         [("PERSON", "Ahmed Khan"), ("DATE", "03/02/2024")]),
         ("according to the W.A.G payment solutions plc website", [("ORGANIZATION", "W.A.G payment solutions plc")]),
         ("Teodor Aune\nPrivate household cook", [("PERSON", "Teodor Aune")]),
     ],
@@ -186,6 +188,9 @@ def test_named_entity_is_found(text: str, expected: list[tuple[str, str]]) -> No
         "Buy an ETF if you want to diversify.",
         "Brands of Urban and more.",
         "We returned to Monday's agenda.",
+        "We returned to Work after lunch.",
+        # Two things and a number are no intersection: no word of them is a street's name.
+        "Terms and Conditions 12 apply; Rock and Roll 45 records; Sales and Marketing 2024 budget.",
     ],
 )
 def test_ordinary_capitalised_words_are_not_names(text: str) -> None:

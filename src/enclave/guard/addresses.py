@@ -33,13 +33,15 @@ _ANCHOR = re.compile(
     # forms below would otherwise start inside it)
     rf"(?P<corner>\b(?:the\s+)?corner\s+of\s+(?P<one>{_CORNER_STREET})\s+and\s+(?P<two>{_CORNER_STREET}))|"
     # 221 Baker Street; a number after it on the same line is the house's ("Wolmarans St 12"), on the next a phone's
-    rf"\b{_NUMBER}\s+(?:{_NAME}\s+){{0,4}}?(?:{_STREET_TYPES})\b\.?(?:[ \t]+{_NUMBER}\b(?![-.]\d))?"
+    # (not the end of a date, "03/02/2024 to St. Mary's", nor a number before a preposition, "50 to St. Jude")
+    rf"(?<![/.:-])\b{_NUMBER}\s+(?!(?:to|at|in|on|from|by|for|of|and|or|the|a)\s)(?:{_NAME}\s+){{0,4}}?"
+    rf"(?:{_STREET_TYPES})\b\.?(?:[ \t]+{_NUMBER}\b(?![-.]\d))?"
     rf"|(?<![\w-])(?:{_LEADING_TYPES})\s+(?:{_NAME}\s+){{0,4}}?(?:{_NAME}|{_NUMBER})(?:\s+{_NUMBER})?\b"  # Rue X 3
     # 213 Meierijlaan 176, at the end of its line or before the unit
     rf"|\b{_NUMBER}\s+(?:{_NAME}\s+){{0,3}}?{_NAME}\s+{_NUMBER}\b(?=\s*(?:\n|\\n|,|$|(?:apt|suite|unit|ste)\b))"
     rf"|\b{_UNIT}\b"
     # Where two streets meet, the second with its house number: "Caleb and Askelund 90", "Hana and R Capela 83"
-    rf"|(?-i:\b[A-Z][\w'’-]+ and (?:[A-Z][\w'’.-]* ){{1,3}})\d{{1,4}}[A-Za-z]?\b(?![.,/:-]?\d)"
+    rf"|(?P<cross>(?-i:\b[A-Z][\w'’-]+ and (?P<second>(?:[A-Z][\w'’.-]* ){{1,3}}))\d{{1,4}}[A-Za-z]?\b(?![.,/:-]?\d))"
     # American military mail: "USNS Duncan, FPO AP 36724", "Unit 9359 Box 4025, DPO AP 22650" (USPS Pub. 28)
     rf"|(?:\b(?:USNS|USNV|USCGC|USS)\s+{_NAME}(?:[ \t]*(?:\n|\\n|,)[ \t]*|\s+))?\b[AFD]PO\s+A[AEP]\s+\d{{5}}\b",
     re.IGNORECASE,
@@ -79,12 +81,14 @@ _COUNTRY_LINE = re.compile(r"[ \t]*\n[ \t]*\n[ \t]*(?:[A-Z][\w'’.()-]*[ \t]+){
 class StreetAddress:
     """ADDRESS spans: an anchor, widened over the town/state/postcode/country lines around it."""
 
-    def __init__(self, words: frozenset[str] = frozenset()) -> None:
+    def __init__(self, words: frozenset[str] = frozenset(), given_names: frozenset[str] = frozenset()) -> None:
         self._words = words  # ordinary English: "During 1996" ends in "ring" and is no street
+        self._given = given_names
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         anchors = [(m.start(), m.end()) for m in _ANCHOR.finditer(text)
-                   if not m["corner"] or self._streets(m["one"], m["two"])]
+                   if (not m["corner"] or self._streets(m["one"], m["two"]))
+                   and (not m["cross"] or self._street_name(m["second"]))]
         anchors += [anchor for m in _GLUED.finditer(text) if (anchor := self._glued(text, m)) is not None]
         anchors += [(before.start(), m.end()) for m in _TRAILING.finditer(text)
                     if (before := _NAMES_BEFORE.search(text, max(0, m.start() - 80), m.start())) is not None]
@@ -124,6 +128,15 @@ class StreetAddress:
         if 1 <= len(words) <= 2 and all(w.isalpha() and w[0].isupper() and w.lower() not in self._words for w in words):
             return start - len(lead)
         return start
+
+    def _street_name(self, words: str) -> bool:
+        """"Askelund", "R Capela": a street's name has a word that is neither English nor a given name, where
+        "Rock and Roll 45" or "Romeo and Juliet 2" have none."""
+        return any(len(w) > 1 and not self._english(w.lower()) and w.lower() not in self._given for w in words.split())
+
+    def _english(self, word: str) -> bool:
+        """An English word, or its plural ("Conditions")."""
+        return word in self._words or (word.endswith("s") and word[:-1] in self._words)
 
     @staticmethod
     def _streets(*names: str) -> bool:

@@ -55,19 +55,28 @@ POST_NOMINALS = frozenset({"md", "phd", "dds", "dvm", "rn", "esq", "jr", "sr", "
 # English word at all ("Peter had given ...", "Darda is very reliable"), though capitals there say nothing.
 PERSON_VERBS = frozenset({"is", "was", "has", "had", "said", "says", "told", "asked", "replied", "shouted",
                            "lives", "lived", "works", "worked", "spent", "began", "wrote", "met", "married"})
-# Verbs that open a request about someone: the word after them is the name, they are not its given name
-# ("Call Novak", "Ask Tomaszewski"), though the census lists some as names.
-REQUEST_VERBS = frozenset({"call", "ask", "tell", "welcome", "see", "hire", "page", "forward", "book", "pay", "hey",
-                            "bring", "check", "ring", "meet", "email", "send", "contact", "invite", "thank", "visit",
-                            "text", "remind", "add", "help", "let", "please", "hello", "hi", "find", "give", "take",
-                            "follow", "hear", "sign", "review", "note", "support", "hold", "phone", "message",
-                            "notify", "inform", "introduce", "remove", "congratulate", "thanks", "ping", "cc",
-                            "promote", "pick", "join", "trust", "miss", "police", "people", "ship", "bill", "charge"})
+# Words that open a sentence before a name without being its given name, though the census lists some as names:
+# verbs that ask for someone ("Call Novak", "Ask Tomaszewski") and the roles people are named by ("Patient
+# Miller", "Customer Nguyen").
+OPENING_WORDS = frozenset({
+    "call", "ask", "tell", "welcome", "see", "hire", "page", "forward", "book", "pay", "hey", "bring", "check", "ring",
+    "meet", "email", "send", "contact", "invite", "thank", "visit", "text", "remind", "add", "help", "let", "please",
+    "hello", "hi", "find", "give", "take", "follow", "hear", "sign", "review", "note", "support", "hold", "phone",
+    "message", "notify", "inform", "introduce", "remove", "congratulate", "thanks", "ping", "cc", "promote", "pick",
+    "join", "trust", "miss", "police", "people", "ship", "bill", "charge",
+    "patient", "doctor", "nurse", "customer", "client", "employee", "applicant", "member", "user", "resident",
+    "tenant", "guest", "student", "teacher", "officer", "agent", "manager", "director", "president", "chairman",
+    "witness", "defendant", "plaintiff", "victim", "suspect", "author", "speaker", "caller", "sender", "recipient",
+    "beneficiary", "colleague", "partner", "driver", "owner", "buyer", "seller", "borrower", "lender", "claimant",
+})
 # Verbs of going somewhere: after one and its preposition comes a place ("arrived at Pap", "flew to WIENERING").
 TRAVEL_VERBS = frozenset({"arrived", "arrive", "arrives", "arriving", "flew", "fly", "flies", "flying", "returned",
                            "return", "returns", "returning", "moved", "move", "moves", "moving", "travelled",
                            "traveled", "travel", "travelling", "traveling", "drove", "drive", "driving", "sailed",
                            "relocated", "relocating", "emigrated", "immigrated", "landed", "headed"})
+# Where one goes that is no place's name, capitalised or not: "returned to Work", "went back to School".
+DESTINATIONS = frozenset({"work", "school", "home", "church", "college", "office", "court", "class", "bed", "sea",
+                          "town", "base", "camp", "shore", "land", "port", "sleep", "lunch", "dinner", "breakfast"})
 # What a listing adds after a company's legal form: "Acquisition Corp Unit", "Furniture Companies Inc. Class A".
 LISTING_WORDS = frozenset({"unit", "units", "warrant", "warrants", "rights", "class", "series", "shares"})
 # Before "name", these make it a person's: "your last name? Pinto", "my name is Szöts".

@@ -26,6 +26,7 @@ from enclave.guard.companies import (
 from enclave.guard.lexicon import Lexicon
 from enclave.guard.name_words import (
     CALENDAR,
+    DESTINATIONS,
     DETERMINERS,
     FUNCTION_WORDS,
     LEGAL_SUFFIXES,
@@ -34,6 +35,7 @@ from enclave.guard.name_words import (
     NAME_QUALIFIERS,
     NATIONALITIES,
     NEAR_CUES,
+    OPENING_WORDS,
     ORG_ENDINGS,
     ORG_WORDS,
     PARTICLES,
@@ -42,7 +44,6 @@ from enclave.guard.name_words import (
     PLACE_NOUNS,
     PLACE_PARTICLES,
     POST_NOMINALS,
-    REQUEST_VERBS,
     TITLES,
     TRAVEL_VERBS,
     UNIT_WORDS,
@@ -313,7 +314,7 @@ class ProperNouns:
         # one spelt like an English word.
         if i >= 2 and tokens[i - 1].lower in ("to", "at", "in") and tokens[i - 2].lower in TRAVEL_VERBS \
                 and all(k != "none" or self._plain(t) for t, k in zip(run, kinds, strict=True)) \
-                and not any(t.bare in CALENDAR or t.bare in FUNCTION_WORDS for t in run):
+                and not any(t.bare in CALENDAR or t.bare in FUNCTION_WORDS or t.bare in DESTINATIONS for t in run):
             yield "LOCATION", run[0].start, run[-1].end
             return
         # A run ending in an organisation word names the organisation, person's name or not: "Calamos
@@ -333,9 +334,10 @@ class ProperNouns:
                 and kinds[lo] != "particle":
             lo -= 1
         # At a sentence's start, a word the name lists know, right before a name nothing else could be, is its
-        # given name ("Tilly Nicholson", "Saber Daviau"), unless it is a verb that asks for someone ("Call Novak").
+        # given name ("Tilly Nicholson", "Saber Daviau"), unless it asks for someone or names a role ("Call Novak",
+        # "Patient Miller").
         elif lo == 1 and hi > 1 and kinds[0] == "none" and kinds[1] == "strong" and run[0].sentence_start \
-                and run[0].lower not in REQUEST_VERBS and not run[0].upper and self._plain_name(run[0]):
+                and run[0].lower not in OPENING_WORDS and not run[0].upper and self._plain_name(run[0]):
             lo = 0
         # After "van der", "de", "von" comes the rest of the surname, dictionary word or not: "van der Voet".
         k = hi
