@@ -138,6 +138,8 @@ def found(text: str) -> list[tuple[str, str]]:
         # A given name at a sentence's start that English also uses, before a name nothing else could be; a
         # given name no list knows before a surname.
         ("Tilly Nicholson will be talking", [("PERSON", "Tilly Nicholson")]),
+        ("Hi, I'm Sarah O'Connor; the file went to Ronald McDonald and DeShawn Lee.",  # capitals inside a name
+         [("PERSON", "Sarah O'Connor"), ("PERSON", "Ronald McDonald and DeShawn Lee")]),
         ("Patient Ahmed Khan was admitted on 03/02/2024 to St. Mary's.",  # a role, and a date no street's number
          [("PERSON", "Ahmed Khan"), ("DATE", "03/02/2024")]),
         ("according to the W.A.G payment solutions plc website", [("ORGANIZATION", "W.A.G payment solutions plc")]),
@@ -189,6 +191,9 @@ def test_named_entity_is_found(text: str, expected: list[tuple[str, str]]) -> No
         "Brands of Urban and more.",
         "We returned to Monday's agenda.",
         "We returned to Work after lunch.",
+        # Identifiers from code are written with capitals inside; "place" and "via" in lower case are English.
+        "A LogRecord instance is logged; an SSLContext holds keys; BytesIO is a stream of bytes.",
+        "Each stub has a place of its own, sent via the queue.",
         # Two things and a number are no intersection: no word of them is a street's name.
         "Terms and Conditions 12 apply; Rock and Roll 45 records; Sales and Marketing 2024 budget.",
     ],

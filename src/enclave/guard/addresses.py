@@ -18,7 +18,7 @@ _STREET_TYPES = (
 _GLUED_TYPES = (  # written as the end of the street's name: Plattenstrasse, Kapelaniestraat, Meierijlaan
     r"stra(?:ss|ß)e|str\.|weg|laan|straat|gasse|platz|allee|ring|damm|vej|gade|gatan|vägen|veien|väg|katu|tie"
 )
-_LEADING_TYPES = (  # written before the name: Rue de Libya, Avenida Noruega, Via Roma, C/ Canarias
+_LEADING_TYPES = (  # written before the name: Rue de Libya 3, Avenida Noruega, Via Roma, C/ Canarias
     r"c/|rue|rua|via|viale|calle|avenida|avenue|av\.|avda\.?|carrer|piazza|plaza|praça|largo|ulica|ul\.|rruga|strada|calea"
     r"|boulevard|bd\.?|chemin|allée|place|travessa|camino|paseo|odos|οδός"
 )
@@ -36,7 +36,7 @@ _ANCHOR = re.compile(
     # (not the end of a date, "03/02/2024 to St. Mary's", nor a number before a preposition, "50 to St. Jude")
     rf"(?<![/.:-])\b{_NUMBER}\s+(?!(?:to|at|in|on|from|by|for|of|and|or|the|a)\s)(?:{_NAME}\s+){{0,4}}?"
     rf"(?:{_STREET_TYPES})\b\.?(?:[ \t]+{_NUMBER}\b(?![-.]\d))?"
-    rf"|(?<![\w-])(?:{_LEADING_TYPES})\s+(?:{_NAME}\s+){{0,4}}?(?:{_NAME}|{_NUMBER})(?:\s+{_NUMBER})?\b"  # Rue X 3
+    rf"|(?P<leading>(?<![\w-])(?:{_LEADING_TYPES})\s+(?:{_NAME}\s+){{0,4}}?(?:{_NAME}|{_NUMBER})(?:\s+{_NUMBER})?\b)"
     # 213 Meierijlaan 176, at the end of its line or before the unit
     rf"|\b{_NUMBER}\s+(?:{_NAME}\s+){{0,3}}?{_NAME}\s+{_NUMBER}\b(?=\s*(?:\n|\\n|,|$|(?:apt|suite|unit|ste)\b))"
     rf"|\b{_UNIT}\b"
@@ -67,6 +67,7 @@ _CUE = re.compile(
 )
 _LEADING = re.compile(rf"(?:{_LEADING_TYPES})\s", re.IGNORECASE)
 _HOUSE_NUMBER = re.compile(rf"(?:\b{_NUMBER}|{_UNIT})[ \t]*(?:\n|\\n|,)?[ \t]*$", re.IGNORECASE)
+_NUMBER_AFTER = re.compile(rf"(?:\s+{_NAME}){{0,2}}\s+\d")
 # The first street of an intersection, before the second: "Jamie and 42 Spilman Street".
 _CROSS_STREET = re.compile(r"\b[A-Z][\w'’-]* and $")
 # A line that starts with a house number: the street line above a unit ("54215 113 Ane Habib Bourguiba").
@@ -88,7 +89,9 @@ class StreetAddress:
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         anchors = [(m.start(), m.end()) for m in _ANCHOR.finditer(text)
                    if (not m["corner"] or self._streets(m["one"], m["two"]))
-                   and (not m["cross"] or self._street_name(m["second"]))]
+                   and (not m["cross"] or self._street_name(m["second"]))
+                   # "a place of its own": in lower case and without a number, "place", "via" are English
+                   and not (m["leading"] and m.group()[0].islower() and not self._numbered(text, m))]
         anchors += [anchor for m in _GLUED.finditer(text) if (anchor := self._glued(text, m)) is not None]
         anchors += [(before.start(), m.end()) for m in _TRAILING.finditer(text)
                     if (before := _NAMES_BEFORE.search(text, max(0, m.start() - 80), m.start())) is not None]
@@ -128,6 +131,13 @@ class StreetAddress:
         if 1 <= len(words) <= 2 and all(w.isalpha() and w[0].isupper() and w.lower() not in self._words for w in words):
             return start - len(lead)
         return start
+
+    @staticmethod
+    def _numbered(text: str, m: re.Match[str]) -> bool:
+        """A house number in the street or right around it: "rue X 3", "86 rue du Château", "ul. Kołodziejskiego
+        Jerzego 31"."""
+        return (any(c.isdigit() for c in m.group()) or _NUMBER_AFTER.match(text, m.end()) is not None
+                or _HOUSE_NUMBER.search(text, max(0, m.start() - 14), m.start()) is not None)
 
     def _street_name(self, words: str) -> bool:
         """"Askelund", "R Capela": a street's name has a word that is neither English nor a given name, where

@@ -54,6 +54,7 @@ from enclave.guard.tokens import Token, tokenize
 _LIST_GAPS = frozenset({", ", " and ", ", and ", " & ", " or ", ", or "})
 # What a state named for its people is: "Czech Republic", "Russian Federation".
 _STATES = frozenset({"republic", "federation", "kingdom", "islands", "emirates"})
+_APOSTROPHE = re.compile(r"['’]")
 # What tells a place from its namesake: "Cyprus (Greek)", "Congo (Kinshasa)".
 _QUALIFIER = re.compile(r" \([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?\)")
 # Gaps allowed between the words of one name: a space, an initial's full stop, an ampersand ("Oil & Gas",
@@ -176,11 +177,13 @@ class ProperNouns:
             return "weak"
         if word in CALENDAR or word in TITLES or word in UNIT_WORDS or word in FUNCTION_WORDS or word in NATIONALITIES:
             return "none"
+        if token.camel:
+            return "none"  # an identifier from code ("LogRecord", "TypedDict"), or a brand ("iPhone")
         if word in lex.countries and not token.upper:
             return "strong"  # "Finland", "Georgia": web2 lists some as ordinary words, but capitalised they are places
         known = word in lex.given_names or word in lex.surnames or word in lex.places
-        if token.upper and len(word) <= 4 and not known:
-            return "none"  # an acronym: ATM, PIN, ASAP
+        if token.upper and (len(word) <= 2 or (len(word) <= 4 and not known)) and word not in lex.places:
+            return "none"  # an acronym: ATM, PIN, ASAP; "IP" and "NG" are surnames too
         # A given name the dictionary lacks is not made ordinary by stemming: "James" is not "jam" + "es"; nor
         # is a word spelt with letters English does not use, but at a sentence's start ("Café" is, "Bilić" isn't).
         if self._ordinary(word) and (word in lex.words or word not in lex.given_names) \
@@ -242,10 +245,12 @@ class ProperNouns:
 
     @staticmethod
     def _plain(token: Token) -> bool:
-        """A capitalised ordinary word inside a sentence: not its first word, a title, a month or an acronym."""
+        """A capitalised ordinary word inside a sentence: not its first word, a title, a month, an acronym or the
+        pronoun I ("I'm", always capitalised)."""
         word = token.lower
         return not (token.sentence_start or token.upper or word in TITLES or word in CALENDAR
-                    or word in UNIT_WORDS or word in LEGAL_SUFFIXES or word in NATIONALITIES)
+                    or word in UNIT_WORDS or word in LEGAL_SUFFIXES or word in NATIONALITIES
+                    or _APOSTROPHE.split(word, maxsplit=1)[0] == "i")
 
     def _plain_name(self, token: Token) -> bool:
         """A name-list word that is not a function word, title, month or unit ("Tilly", "Novel", "Peer")."""

@@ -9,6 +9,10 @@ from enclave.guard.lexicon import fold
 from enclave.guard.name_words import LEGAL_SUFFIXES, TITLES
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+# A lower-case letter before a capital inside a word, or a capital run before a capitalised word: "LogRecord",
+# "SSLContext", "BytesIO"; names that are written so have a prefix ("McDonald", "DeShawn", "O'Connor").
+_CAMEL = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
+_NAME_PREFIX = re.compile(r"(?:Mc|Mac|De|Di|Du|La|Le|Van|Von|Fitz|St|O['’])[A-Z]")
 _SENTENCE_END = frozenset(".!?:;\"'“”(\n")
 # Words whose full stop is their own ("Ltd.", "Mr."), not the sentence's.
 _ABBREVIATIONS = LEGAL_SUFFIXES | TITLES
@@ -24,6 +28,7 @@ class Token:
     initial: bool  # "R." in "Djevad R. Mitnjek"
     sentence_start: bool
     foreign: bool  # letters English does not use: "Sigríður", "Þórshöfn", "ΦΥΛΛΙΑ"
+    camel: bool = False  # capitals inside the word, as code writes identifiers: "LogRecord", "SSLContext"
 
     @property
     def bare(self) -> str:
@@ -55,6 +60,7 @@ def tokenize(text: str) -> list[Token]:
         # Looked up without accents: the word lists are spelt so ("Ramóna" is "Ramona").
         out.append(Token(m.start(), end, fold(word).lower(), word[0].isupper(),
                           len(word) > 1 and word.isupper(), initial,
-                          last < 0 or (text[last] in _SENTENCE_END and not abbreviated), not word.isascii()))
+                          last < 0 or (text[last] in _SENTENCE_END and not abbreviated), not word.isascii(),
+                          _CAMEL.search(word) is not None and not _NAME_PREFIX.match(word)))
     return out
 
