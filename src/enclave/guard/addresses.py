@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from enclave.guard.lexicon import Lexicon
+
 # Street types as written in English and the languages of Europe and Latin America (USPS Pub. 28 abbreviations
 # for the American ones).
 _STREET_TYPES = (
@@ -68,6 +70,8 @@ _CUE = re.compile(
 _LEADING = re.compile(rf"(?:{_LEADING_TYPES})\s", re.IGNORECASE)
 _HOUSE_NUMBER = re.compile(rf"(?:\b{_NUMBER}|{_UNIT})[ \t]*(?:\n|\\n|,)?[ \t]*$", re.IGNORECASE)
 _NUMBER_AFTER = re.compile(rf"(?:\s+{_NAME}){{0,2}}\s+\d")
+# Quoting and list marks that open a line of a block ("}} ", "> ", "• "), and the spaces after them.
+_MARKS = "}>?*•-– \t"
 # The first street of an intersection, before the second: "Jamie and 42 Spilman Street".
 _CROSS_STREET = re.compile(r"\b[A-Z][\w'’-]* and $")
 # A line that starts with a house number: the street line above a unit ("54215 113 Ane Habib Bourguiba").
@@ -82,9 +86,8 @@ _COUNTRY_LINE = re.compile(r"[ \t]*\n[ \t]*\n[ \t]*(?:[A-Z][\w'’.()-]*[ \t]+){
 class StreetAddress:
     """ADDRESS spans: an anchor, widened over the town/state/postcode/country lines around it."""
 
-    def __init__(self, words: frozenset[str] = frozenset(), given_names: frozenset[str] = frozenset()) -> None:
-        self._words = words  # ordinary English: "During 1996" ends in "ring" and is no street
-        self._given = given_names
+    def __init__(self, lexicon: Lexicon) -> None:
+        self._lex = lexicon  # ordinary English: "During 1996" ends in "ring" and is no street
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         anchors = [(m.start(), m.end()) for m in _ANCHOR.finditer(text)
@@ -119,16 +122,17 @@ class StreetAddress:
         newline = text.rfind("\n", floor, start)
         line = newline + 1 if newline >= 0 else floor
         before = text[line:start]
-        if not before.strip(" \t") or not any(c.isalnum() for c in before):
+        if not any(c.isalnum() for c in before):
             # At the start of its line, after a unit anchor: the street line above it is part of the address.
             if (street := _STREET_LINE.search(text, max(floor, line - 80), start)) is not None:
-                return street.start() + len(street.group()) - len(street.group().lstrip("}>?*•-– \t"))
+                return street.start() + len(street.group()) - len(street.group().lstrip(_MARKS))
             return start
         # A street's name before its house number at the start of a line ("Tavcarjeva 103"): a word no
         # dictionary lists, not a verb ("Visit 221 Baker Street").
-        lead = before.lstrip("}>?*•-– \t")
+        lead = before.lstrip(_MARKS)
         words = lead.split()
-        if 1 <= len(words) <= 2 and all(w.isalpha() and w[0].isupper() and w.lower() not in self._words for w in words):
+        if 1 <= len(words) <= 2 and all(w.isalpha() and w[0].isupper() and w.lower() not in self._lex.words
+                                        for w in words):
             return start - len(lead)
         return start
 
@@ -142,11 +146,8 @@ class StreetAddress:
     def _street_name(self, words: str) -> bool:
         """"Askelund", "R Capela": a street's name has a word that is neither English nor a given name, where
         "Rock and Roll 45" or "Romeo and Juliet 2" have none."""
-        return any(len(w) > 1 and not self._english(w.lower()) and w.lower() not in self._given for w in words.split())
-
-    def _english(self, word: str) -> bool:
-        """An English word, or its plural ("Conditions")."""
-        return word in self._words or (word.endswith("s") and word[:-1] in self._words)
+        return any(len(w) > 1 and not self._lex.ordinary(w.lower()) and w.lower() not in self._lex.given_names
+                   for w in words.split())
 
     @staticmethod
     def _streets(*names: str) -> bool:
@@ -158,7 +159,7 @@ class StreetAddress:
         no street; "the north side of Linzer Strasse 69" starts at "Linzer", the street's name being capitalised."""
         word = _WORD_BEFORE.search(text, max(0, m.start() - 40), m.start())
         start = word.start() if word is not None else m.start()
-        if (text[start:m.start()] + m.group().split()[0]).lower() in self._words:
+        if (text[start:m.start()] + m.group().split()[0]).lower() in self._lex.words:
             return None
         before = _NAMES_BEFORE.search(text, max(0, start - 80), start)
         if before is not None:
@@ -179,8 +180,7 @@ class StreetAddress:
             digits = sum(c.isdigit() for c in piece)
             if digits > 6:
                 break  # a card or phone number, not a postcode
-            if ("\n" in m.group() or "\\n" in m.group()) \
-                    and _NOT_ADDRESS_LINE.search(self._line(text, m.start("piece"))):
+            if "\n" in m.group() and _NOT_ADDRESS_LINE.search(self._line(text, m.start("piece"))):
                 break  # "DOB 5/25/1953", "Mobile: 631 331 197", "jane@example.com": the block goes on, not the address
             if not (piece[0].isupper() or piece[0].isdigit() or piece[:2].istitle()) and not self._continued(text, m):
                 break
@@ -192,8 +192,8 @@ class StreetAddress:
     @staticmethod
     def _line(text: str, start: int) -> str:
         """The first two words of the line that starts at start: what says what kind of line it is."""
-        ends = [k for k in (text.find("\n", start), text.find("\\n", start)) if k >= 0]
-        return " ".join(text[start:min(ends, default=len(text))].split()[:2])
+        end = text.find("\n", start)
+        return " ".join(text[start:end if end >= 0 else len(text)].split()[:2])
 
     @staticmethod
     def _continued(text: str, m: re.Match[str]) -> bool:

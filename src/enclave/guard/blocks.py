@@ -8,6 +8,7 @@ there is an organisation whether or not any word of it looks like one ("Innograp
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 
 Span = tuple[str, int, int]
@@ -23,13 +24,14 @@ _BLOCK = 4  # lines above the street that can still belong to its address block
 
 def addressees(text: str, spans: list[Span]) -> Iterator[Span]:
     """ORGANIZATION spans for the addressee lines above each address that no other span covers."""
+    addresses = [start for kind, start, _ in spans if kind == "ADDRESS"]
+    if not addresses:
+        return  # most texts: no address, no block to read
     starts = [0, *(m.end() for m in re.finditer("\n", text))]
     lines = [(start, text.find("\n", start) % (len(text) + 1)) for start in starts]
     covered = [(start, end) for _, start, end in spans]
-    for kind, start, _ in spans:
-        if kind != "ADDRESS":
-            continue
-        row = _row(starts, start)
+    for start in addresses:
+        row = bisect_right(starts, start) - 1
         if text[lines[row][0]:start].strip(" \t") and not _mark_only(text[lines[row][0]:start]):
             continue  # the address starts inside a sentence, not a block
         k, blank = row - 1, 0
@@ -53,13 +55,6 @@ def addressees(text: str, spans: list[Span]) -> Iterator[Span]:
                 break
             yield "ORGANIZATION", start_k, end_k
             k -= 1
-
-
-def _row(starts: list[int], position: int) -> int:
-    row = 0
-    while row + 1 < len(starts) and starts[row + 1] <= position:
-        row += 1
-    return row
 
 
 def _mark_only(prefix: str) -> bool:

@@ -30,7 +30,7 @@ class Builtin:
 
     def __init__(self, config: EntitiesConfig) -> None:
         lex = lexicon.load()
-        self._parts = (ProperNouns(lex), StreetAddress(lex.words, lex.given_names), SecurityNames(lex.words))
+        self._parts = (ProperNouns(lex), StreetAddress(lex), SecurityNames(lex))
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         spans = [span for part in self._parts for span in part.find(text)]

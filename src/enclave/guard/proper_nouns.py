@@ -48,15 +48,12 @@ from enclave.guard.name_words import (
     TRAVEL_VERBS,
     UNIT_WORDS,
 )
+from enclave.guard.places import multi_word_place, qualified
 from enclave.guard.tokens import Token, tokenize
 
 # What separates the names of a list: "Lewis, Ashley, Austin and Tracey".
 _LIST_GAPS = frozenset({", ", " and ", ", and ", " & ", " or ", ", or "})
-# What a state named for its people is: "Czech Republic", "Russian Federation".
-_STATES = frozenset({"republic", "federation", "kingdom", "islands", "emirates"})
 _APOSTROPHE = re.compile(r"['’]")
-# What tells a place from its namesake: "Cyprus (Greek)", "Congo (Kinshasa)".
-_QUALIFIER = re.compile(r" \([A-Z][\w'’-]*(?: [A-Z][\w'’-]*)?\)")
 # Gaps allowed between the words of one name: a space, an initial's full stop, an ampersand ("Oil & Gas",
 # "Urban&Civic").
 _NAME_GAPS = frozenset({" ", ". ", "&", " & "})
@@ -81,16 +78,8 @@ class ProperNouns:
             j = self._run_end(text, tokens, i)
             spans.extend(self._judge(text, tokens, i, j))
             i = j
-        yield from (self._qualified(text, span) for span in spans)
+        yield from (qualified(text, span) for span in spans)
         yield from self._mentions(text, tokens, spans)
-
-    @staticmethod
-    def _qualified(text: str, span: tuple[str, int, int]) -> tuple[str, int, int]:
-        """A place with the qualifier that tells it from its namesake: "Cyprus (Greek)", "Congo (Kinshasa)"."""
-        kind, start, end = span
-        if kind == "LOCATION" and (m := _QUALIFIER.match(text, end)) is not None:
-            return kind, start, m.end()
-        return span
 
     def _mentions(self, text: str, tokens: list[Token],
                   spans: list[tuple[str, int, int]]) -> Iterator[tuple[str, int, int]]:
@@ -186,7 +175,7 @@ class ProperNouns:
             return "none"  # an acronym: ATM, PIN, ASAP; "IP" and "NG" are surnames too
         # A given name the dictionary lacks is not made ordinary by stemming: "James" is not "jam" + "es"; nor
         # is a word spelt with letters English does not use, but at a sentence's start ("Café" is, "Bilić" isn't).
-        if self._ordinary(word) and (word in lex.words or word not in lex.given_names) \
+        if self._lex.ordinary(word) and (word in lex.words or word not in lex.given_names) \
                 and (token.sentence_start or not token.foreign):
             if token.sentence_start and word not in lex.given_names:
                 return "none"  # "Call ...", "Price ...": a sentence's first word, and ordinary English
@@ -259,17 +248,6 @@ class ProperNouns:
             word in FUNCTION_WORDS or word in TITLES or word in CALENDAR or word in UNIT_WORDS
             or word in NATIONALITIES or word in LEGAL_SUFFIXES)
 
-    def _ordinary(self, word: str) -> bool:
-        """An English word, inflected or not: the dictionary lists "identifier", not "Identifiers" or "Encoding"."""
-        words = self._lex.words
-        base = re.split(r"['’]", word, maxsplit=1)[0]
-        if word in words or (len(base) > 1 and base in words) or (base == "i" and word != base):
-            # "I'm", "I'd", "I've": the pronoun's contractions, capitalised anywhere in a sentence
-            return True
-        stems = (base[:-1], base[:-2], base[:-3] + "y", base[:-3], base[:-3] + "e", base[:-2] + "e")
-        endings = ("s", "es", "ies", "ing", "ing", "ed")
-        return any(base.endswith(e) and s in words for s, e in zip(stems, endings, strict=True) if len(s) > 2)
-
     def _judge(self, text: str, tokens: list[Token], i: int, j: int) -> Iterator[tuple[str, int, int]]:
         run = tokens[i:j]
         kinds = [self._kind(t) if t.capital else "particle" for t in run]
@@ -312,7 +290,7 @@ class ProperNouns:
             if rest < j:
                 yield from self._judge(text, tokens, rest, j)
             return
-        if (place := self._place(run)) is not None:
+        if (place := multi_word_place(self._lex, run)) is not None:
             yield place
             return
         # "arrived at Pap", "returned to Liers": after a verb of travel and its preposition stands a place, even
@@ -368,25 +346,12 @@ class ProperNouns:
                                               or self._determined(tokens, i, i + lo))))
         # A word no list knows, before a surname: a given name from elsewhere ("Teodor Aune", "Frederikke Toft").
         paired = paired or (len(names) == 2 and not names[0].upper and names[1].lower in self._lex.surnames
-                            and names[0].lower not in self._lex.words and not self._ordinary(names[0].lower)
+                            and not self._lex.ordinary(names[0].lower)
                             and core_kinds[0] == "weak")
         if "strong" not in core_kinds and not paired and not titled:
             return
         start, end = core[0].start, core[-1].end
         yield self._type(text[start:end], core, len(names), previous, titled), start, end
-
-    def _place(self, run: list[Token]) -> tuple[str, int, int] | None:
-        """A run that is exactly a place of two or more ordinary words ("United Kingdom", "South Africa"), or a
-        state named for its people ("Czech Republic"), after any function words ("In", "The"); single words are judged
-        by _kind."""
-        words = [t.lower for t in run]
-        # Function words opening the run are not part of the place: "In Czech Republic", "To United Kingdom".
-        while len(words) > 2 and (words[0] in FUNCTION_WORDS or words[0] in PLACE_CUES):
-            run, words = run[1:], words[1:]
-        if (2 <= len(words) <= self._lex.longest_place and " ".join(words) in self._lex.places) or (
-                len(words) == 2 and words[0] in NATIONALITIES and words[1] in _STATES):
-            return "LOCATION", run[0].start, run[-1].end
-        return None
 
     def _organisation(self, core: list[Token]) -> tuple[str, int, int] | None:
         """Capitalised words ending in an organisation word: three or more ("Equity Residential Properties Trust"),

@@ -183,9 +183,9 @@ class Secret:
             yield "SECRET", start, end
 
 
-_DATE = (r"(?:\d{4}-\d{2}-\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
-         r"|\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{4}"
-         r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4})")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_WRITTEN_DATE = rf"\d{{1,2}} {_MONTH} \d{{4}}|{_MONTH} \d{{1,2}},? \d{{4}}"  # 5 March 1953, March 5, 1953
+_DATE = rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|{_WRITTEN_DATE})"
 
 
 class DateOfBirth:
@@ -204,10 +204,10 @@ class DateOfBirth:
 class FullDate:
     """Every full calendar date, day, month and year, whatever it dates (guard.dates: all)."""
 
+    # A two-digit year only after slashes (5/25/53); never inside a longer dotted number (a version, an address).
     _pattern = re.compile(
         r"(?<![\w./:-])(?:(?P<iso>\d{4}-\d{2}-\d{2})|(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)"
-        r"(?P<year>\d{4}|(?<=/)\d{2})|\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{4}"
-        r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4})(?=T\d|(?![\w/-]|[.:]\d))",
+        rf"(?:\d{{4}}|(?<=/)\d{{2}})|{_WRITTEN_DATE})(?=T\d|(?![\w/-]|[.:]\d))",
         re.IGNORECASE,
     )
 

@@ -62,7 +62,7 @@ class Guard:
             pieces.append((cursor, kept[at].start))
             cursor = max(cursor, kept[at].end)
             at += 1
-        if cursor == finding.start and not pieces:
+        if not pieces:
             return [finding]  # overlaps nothing
         pieces.append((cursor, finding.end))
         out = []

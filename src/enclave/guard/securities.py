@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from enclave.guard.lexicon import Lexicon
+
 # Terms that only an instrument's listing uses (upper case, as written there): shares, funds, preference shares
 # and their series, voting and paid-up status, depositary receipts, notes, accumulation, the index a fund
 # tracks.
@@ -31,13 +33,13 @@ _CLAUSE_END = frozenset(",;:!?\"“”")
 class SecurityNames:
     """ORGANIZATION spans: a run of listing words around a term only a security's listing uses."""
 
-    def __init__(self, words: frozenset[str] = frozenset()) -> None:
-        self._words = words  # ordinary English, in lower case
+    def __init__(self, lexicon: Lexicon) -> None:
+        self._words = lexicon.words  # ordinary English, in lower case
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         if _TERM.search(text) is None:
             return  # most texts: no listing's term, nothing to read word by word
-        for line in re.finditer(r"[^\n]+", text.replace("\\n", " \n")):
+        for line in re.finditer(r"[^\n]+", text):
             words = [(m.start() + line.start(), m.group()) for m in _WORD.finditer(line.group())]
             yield from self._runs(words)
 

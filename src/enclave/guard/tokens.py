@@ -28,7 +28,7 @@ class Token:
     initial: bool  # "R." in "Djevad R. Mitnjek"
     sentence_start: bool
     foreign: bool  # letters English does not use: "Sigríður", "Þórshöfn", "ΦΥΛΛΙΑ"
-    camel: bool = False  # capitals inside the word, as code writes identifiers: "LogRecord", "SSLContext"
+    camel: bool  # capitals inside the word, as code writes identifiers: "LogRecord", "SSLContext"
 
     @property
     def bare(self) -> str:
