@@ -105,7 +105,10 @@ def test_full_queue_is_429_with_retry_after(tmp_path) -> None:
     with running_server(config, tmp_path / "server.log") as url, httpx.Client(base_url=url, timeout=60) as client:
         with client.stream("POST", "/v1/chat/completions",
                            json=body("a long road", max_tokens=3000, ignore_eos=True, stream=True)) as running:
-            next(running.iter_lines())  # the only sequence is now taken
+            # Keep the iterator: a discarded one is closed at once, and with it the connection, which cancels the
+            # stream and frees the slot while this test still counts on it being taken.
+            lines = running.iter_lines()
+            next(lines)  # the only sequence is now taken
             refused = client.post("/v1/chat/completions", json=body("a cat", max_tokens=5))
             assert refused.status_code == 429
             assert int(refused.headers["Retry-After"]) >= 1
