@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-FinishReason = Literal["stop", "length", "cancelled"]
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "cancelled"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +30,45 @@ class SamplingParams:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call the assistant made: ``arguments`` is the JSON text of the arguments object, as OpenAI sends it."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
-    role: str
+    role: str  # system, user, assistant or tool ("developer" arrives here as "system")
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # assistant messages only
+    tool_call_id: str | None = None  # tool messages only: the call this is the result of
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A function the model may call; ``parameters`` is a JSON Schema for its arguments object."""
+
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool = False
+
+
+# "none", "auto", "required", or the name of one offered function (OpenAI's {"type":"function",...} form).
+ToolChoice = str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFormat:
+    """What the answer's text must be: any text, a JSON object, or JSON valid against ``schema``."""
+
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    schema: dict[str, Any] | None = None
+    name: str | None = None
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +83,21 @@ class GenerationRequest:
     ignore_eos: bool = False
     # The client reads tokens as they come; an upstream engine may fetch a whole answer in one piece otherwise.
     stream: bool = True
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: ToolChoice = "auto"
+    parallel_tool_calls: bool = True
+    response_format: ResponseFormat = ResponseFormat()
+    n: int = 1  # choices to generate
+    logprobs: bool = False
+    top_logprobs: int = 0
+    # Other valid OpenAI fields an upstream receives unchanged (``user``, ``metadata``, ``service_tier``, ...);
+    # the embedded engine ignores them. Never holds messages, tools or anything the guard must see.
+    passthrough: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def constrained(self) -> bool:
+        """Whether the answer's shape is enforced (a JSON response format or a forced tool call)."""
+        return self.response_format.type != "text" or (bool(self.tools) and self.tool_choice not in ("auto", "none"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +114,31 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of a tool call, as OpenAI streams it: ``id`` and ``name`` in a call's first piece only, then
+    fragments of ``arguments``. ``index`` numbers the calls of one choice from 0."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Delta:
-    """A piece of generated text; the last delta of a generation carries ``finish_reason`` and ``usage``."""
+    """A piece of one choice's answer. Each choice ends with one delta carrying its ``finish_reason``; the
+    generation's very last delta also carries ``usage`` (summed over all choices).
+
+    ``logprobs`` holds OpenAI's ``logprobs.content`` entries for this piece's tokens (dicts with ``token``,
+    ``logprob``, ``bytes``, ``top_logprobs``), exactly as an upstream sent them or the engine computed them.
+    """
 
     text: str
     finish_reason: FinishReason | None = None
     usage: Usage | None = None
+    choice: int = 0
+    tool_calls: tuple[ToolCallDelta, ...] = ()
+    logprobs: tuple[dict[str, Any], ...] | None = None
 
 
 class Generation(Protocol):
