@@ -33,16 +33,19 @@ def no_network_beyond_loopback() -> Iterator[None]:
 
 @pytest.fixture(autouse=True, scope="session")
 def private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Settings without a data_dir write to $XDG_DATA_HOME/enclave: a temporary one, never the user's."""
+    """Settings without a data_dir write to $XDG_DATA_HOME/enclave, and the audit signing key goes to
+    $XDG_CONFIG_HOME/enclave: temporary ones, never the user's."""
     import os
 
-    previous = os.environ.get("XDG_DATA_HOME")
+    previous = {name: os.environ.get(name) for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME")}
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
     yield
-    if previous is None:
-        del os.environ["XDG_DATA_HOME"]
-    else:
-        os.environ["XDG_DATA_HOME"] = previous
+    for name, value in previous.items():
+        if value is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

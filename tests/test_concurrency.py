@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.waiting import wait_until
 
 MODEL = "smollm2-135m"
 TOPICS = ["the sea", "a fox", "trains", "winter", "a lighthouse", "bread", "the moon", "a clock"]
@@ -61,14 +63,19 @@ def _active(server: str) -> int:
     return httpx.get(f"{server}/health", timeout=5).json()["models"][MODEL]["active_sequences"]
 
 
-def _wait_idle(server: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while _active(server) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _active(server) == 0
+def _wait_idle(server: str) -> None:
+    wait_until(lambda: _active(server) == 0, timeout=60, message="every sequence freed")
+
+
+def _generated(server: str) -> float:
+    """Tokens the engine has sampled since it started."""
+    metrics = httpx.get(f"{server}/metrics", timeout=5).text
+    return next(sample.value for family in text_string_to_metric_families(metrics)
+                for sample in family.samples if sample.name == "enclave_engine_generated_tokens_total")
 
 
 def test_client_disconnect_mid_stream_frees_the_sequence(server: str) -> None:
+    before = _generated(server)
     with httpx.Client(base_url=server, timeout=30) as client, client.stream(
         "POST", "/v1/chat/completions", json=body("a long road", max_tokens=800, ignore_eos=True, stream=True)
     ) as response:
@@ -76,8 +83,9 @@ def test_client_disconnect_mid_stream_frees_the_sequence(server: str) -> None:
         received = [next(lines) for _ in range(8)]
         assert any(line.startswith("data: ") for line in received)
         assert _active(server) >= 1
-    # 800 tokens would take several seconds: the slot must come back long before that.
-    _wait_idle(server, 3)
+    _wait_idle(server)
+    # The slot came back because the client left, not because the 800 tokens ran out.
+    assert _generated(server) - before < 800
     metrics = httpx.get(f"{server}/metrics", timeout=5).text
     assert 'status="cancelled"' in metrics
     after = httpx.post(f"{server}/v1/chat/completions", json=body("a cat", max_tokens=5), timeout=30)
@@ -90,10 +98,12 @@ def test_client_giving_up_on_a_non_streaming_request_frees_the_sequence(server: 
             httpx.post(f"{server}/v1/chat/completions", json=body("a river", max_tokens=800, ignore_eos=True),
                        timeout=httpx.Timeout(1.0, connect=5))
 
+    before = _generated(server)
     thread = threading.Thread(target=impatient)
     thread.start()
     thread.join()
-    _wait_idle(server, 3)
+    _wait_idle(server)
+    assert _generated(server) - before < 800
 
 
 def test_full_queue_is_429_with_retry_after(tmp_path) -> None:
@@ -116,5 +126,6 @@ def test_full_queue_is_429_with_retry_after(tmp_path) -> None:
             sdk = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
             with pytest.raises(openai.RateLimitError):
                 sdk.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
-        _wait_idle(url, 3)
+        _wait_idle(url)
+        assert _generated(url) < 3000  # freed when the stream was closed, not at its end
         assert client.post("/v1/chat/completions", json=body("a cat", max_tokens=5)).status_code == 200

@@ -13,6 +13,7 @@ from enclave.config import ModelConfig
 from enclave.engines.base import ChatMessage, GenerationRequest, SamplingParams
 from enclave.engines.llamacpp.engine import EmbeddedEngine
 from enclave.errors import EngineOverloaded
+from tests.waiting import wait_until_async
 
 GREEDY = SamplingParams(temperature=0)
 SYSTEM = "You are a careful assistant for a hospital's records office. " * 20
@@ -98,7 +99,7 @@ def test_cancelled_generation_frees_its_slot_for_the_next_request(make_engine) -
         stream = generation.__aiter__()
         await stream.__anext__()
         waiting = asyncio.ensure_future(collect(engine, chat("Say hi.", max_tokens=8)))
-        await asyncio.sleep(0.2)
+        await wait_until_async(lambda: engine.stats()["queue_depth"] == 1, message="the second request queued")
         assert not waiting.done()  # the only slot is taken
         await stream.aclose()  # the client went away
         text, last = await asyncio.wait_for(waiting, 10)

@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from enclave.store.db import now_us, open_engine
 from enclave.store.schema import audit_log, retained, usage
 from tests.servers import enclave, running_server, write_config
 from tests.stores import database, postgres_database, redis_or_skip
+from tests.waiting import wait_until
 
 CHAT = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Count to three"}], "max_tokens": 8,
         "temperature": 0}
@@ -42,6 +42,17 @@ def _count(url: str) -> tuple[int, int, int]:
     engine.dispose()
     assert rows[0] == audited
     return int(rows[0]), int(rows[1]), int(rows[2])
+
+
+def _rows(url: str) -> tuple[int, int]:
+    """Usage rows and inference audit entries written so far."""
+    engine = open_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(func.count()).select_from(usage)).scalar_one()
+        audited = connection.execute(select(func.count()).select_from(audit_log)
+                                     .where(audit_log.c.action == "inference")).scalar_one()
+    engine.dispose()
+    return int(rows), int(audited)
 
 
 def _config(directory: Path, url: str, flush: float, **extra: object) -> Path:
@@ -70,7 +81,8 @@ def test_kill_9_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
     with running_server(config, tmp_path / "server.log", process_out=processes) as base:
         responses = [httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=60) for _ in range(5)]
         assert all(r.status_code == 200 for r in responses)
-        time.sleep(1.0)  # five flush intervals
+        # Killed once a flush has written every row (which a kill -9 cannot lose), not after a guessed time.
+        wait_until(lambda: _rows(url) == (5, 5), message="five usage rows and audit entries flushed")
         os.kill(processes[0].pid, signal.SIGKILL)
         processes[0].wait()
     prompt = sum(r.json()["usage"]["prompt_tokens"] for r in responses)
@@ -168,14 +180,15 @@ def test_prices_per_token_and_per_busy_hour() -> None:
 
 
 def test_busy_clock_shares_time_between_concurrent_requests() -> None:
-    clock = BusyClock()
+    now = [100.0]
+    clock = BusyClock(lambda: now[0])
     a = clock.start()
-    time.sleep(0.1)
+    now[0] += 0.1  # a alone
     b = clock.start()
-    time.sleep(0.1)
+    now[0] += 0.1  # a and b together
     share_a = clock.stop(a)
     share_b = clock.stop(b)
-    assert share_a == pytest.approx(0.15, abs=0.03) and share_b == pytest.approx(0.05, abs=0.03)
+    assert share_a == pytest.approx(0.15) and share_b == pytest.approx(0.05)
 
 
 def test_stream_abandoned_by_its_client_is_recorded_as_cancelled(tmp_path: Path) -> None:
@@ -187,8 +200,8 @@ def test_stream_abandoned_by_its_client_is_recorded_as_cancelled(tmp_path: Path)
                                                                 json=body) as stream:
             lines = stream.iter_lines()
             next(lines), next(lines)  # the stream is running; now hang up
-        time.sleep(1.0)
-        assert httpx.get(f"{base}/health").json()["models"]["smollm2-135m"]["active_sequences"] == 0
+        wait_until(lambda: httpx.get(f"{base}/health").json()["models"]["smollm2-135m"]["active_sequences"] == 0,
+                   message="the abandoned stream's sequence freed")
     engine = open_engine(url)
     with engine.connect() as connection:
         assert list(connection.execute(select(usage.c.status, usage.c.endpoint))) == [("cancelled", "chat")]

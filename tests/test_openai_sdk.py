@@ -181,8 +181,8 @@ def test_unknown_model_is_not_found(client: openai.OpenAI) -> None:
         {"model": MODEL, "messages": HELLO, "max_tokens": 0},
         {"model": MODEL, "messages": HELLO, "logit_bias": {"not-a-token": 1}},
         {"model": MODEL, "messages": HELLO, "frobnicate": True},
-        {"model": MODEL, "messages": HELLO, "n": 3},
-        {"model": MODEL, "messages": HELLO, "tools": [{"type": "function", "function": {"name": "f"}}]},
+        {"model": MODEL, "messages": HELLO, "n": 0},
+        {"model": MODEL, "messages": HELLO, "tools": [{"type": "function", "function": {"description": "no name"}}]},
         {"model": MODEL, "messages": HELLO, "logit_bias": {"999999999": 5}},
     ],
 )

@@ -101,10 +101,10 @@ def test_a_guard_that_fails_keeps_the_request_inside(upstream: FakeUpstream, mon
     async def run() -> None:
         gateway = await gateway_for(upstream)
 
-        def broken(request: GenerationRequest) -> None:
+        async def broken(request: GenerationRequest) -> None:
             raise RuntimeError("recognizer crashed")
 
-        monkeypatch.setattr(gateway.guard, "inspect", broken)
+        monkeypatch.setattr(gateway.guard, "inspect_async", broken)
         try:
             request = GenerationRequest(messages=(ChatMessage("user", "anything at all"),))
             with pytest.raises(PolicyDenied):

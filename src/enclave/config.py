@@ -44,10 +44,38 @@ class SamplingDefaults(_Strict):
     penalty_last_n: Annotated[int, Field(ge=-1)] = 64
 
 
+class CapabilitiesConfig(_Strict):
+    """What a target can do, as routing sees it: a request that needs a capability skips targets without it.
+
+    Unset fields keep the default of the target's kind (see ``enclave.routing.capabilities``). A list names
+    exactly what the target can do: ``[tools, json_object]`` means those and nothing else.
+    """
+
+    tools: bool | None = None
+    parallel_tool_calls: bool | None = None  # honours ``parallel_tool_calls: false``
+    json_object: bool | None = None
+    json_schema: bool | None = None
+    logprobs: bool | None = None
+    n: bool | None = None
+    vision: bool | None = None
+    # Continues a trailing assistant message rather than answering after it (used to rescue broken streams).
+    assistant_prefill: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            unknown = [v for v in value if v not in cls.model_fields]
+            if unknown:
+                raise ValueError(f"unknown capabilities {unknown}; known: {', '.join(cls.model_fields)}")
+            return {name: name in value for name in cls.model_fields}
+        return value
+
+
 class ModelConfig(_Strict):
     """One model served by the embedded llama.cpp engine."""
 
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._:/-]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]
     path: Path | None = None
     repo: str | None = None
     file: str | None = None
@@ -63,6 +91,7 @@ class ModelConfig(_Strict):
     gpu_layers: Annotated[int, Field(ge=0)] = 0
     chat_template: str | None = None
     sampling: SamplingDefaults = SamplingDefaults()
+    capabilities: CapabilitiesConfig = CapabilitiesConfig()
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
@@ -84,19 +113,41 @@ class ServerConfig(_Strict):
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     # Without keys, the only safe exposure is loopback: listening wider with auth off must be asked for by name.
     allow_unauthenticated_remote: bool = False
+    # On SIGTERM or Ctrl-C: how long requests in flight may take to finish before their streams are ended.
+    drain_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    # The longest request body in bytes (413 beyond it); unset: sized to the largest context served (body_limit).
+    max_body_bytes: Annotated[int | None, Field(ge=1024)] = None
+    # The longest request line and headers together, in bytes (431 beyond it).
+    max_header_bytes: Annotated[int, Field(ge=1024, le=1 << 20)] = 32 * 1024
+
+
+# A body's default bound: generous bytes per token of context (a token is a few characters, and JSON escapes
+# can make one character six bytes), with a floor for small models. An upstream's context is not known: it
+# counts as UPSTREAM_CONTEXT tokens.
+BODY_BYTES_PER_TOKEN = 64
+BODY_FLOOR = 2 << 20
+UPSTREAM_CONTEXT = 131_072
+_EMBEDDED_CONTEXT = 4096  # what an embedded model serves at most without ``context`` (see engines.llamacpp)
 
 
 class Timeouts(_Strict):
     """Seconds; each bounds one way an upstream can go silent, so every call ends inside a known budget."""
 
     connect: Annotated[float, Field(gt=0)] = 5.0
-    first_token: Annotated[float, Field(gt=0)] = 60.0
-    idle: Annotated[float, Field(gt=0, description="between two chunks of a stream")] = 60.0
+    first_token: Annotated[float, Field(gt=0, description="from sending the request to the first token")] = 60.0
+    idle: Annotated[float, Field(gt=0, description="between two chunks of a stream, once it has begun")] = 60.0
+    total: Annotated[float, Field(gt=0, description="a non-streamed request's whole answer")] = 600.0
 
 
 class CircuitConfig(_Strict):
     failures: Annotated[int, Field(ge=1, description="consecutive failures that open the circuit")] = 5
     cooldown: Annotated[float, Field(gt=0, description="seconds before a probe request is let through")] = 30.0
+
+
+class ProviderModelConfig(_Strict):
+    """Settings of one model a provider serves, over the provider's own."""
+
+    capabilities: CapabilitiesConfig = CapabilitiesConfig()
 
 
 class ProviderConfig(_Strict):
@@ -114,6 +165,9 @@ class ProviderConfig(_Strict):
     retries: Annotated[int, Field(ge=0, le=10)] = 2
     backoff: Annotated[float, Field(ge=0, description="first retry delay in seconds, doubled each time")] = 0.25
     circuit: CircuitConfig = CircuitConfig()
+    capabilities: CapabilitiesConfig = CapabilitiesConfig()
+    # By the model name the provider knows (a target's model part): overrides for that model only.
+    models: dict[str, ProviderModelConfig] = {}
 
     @field_validator("name")
     @classmethod
@@ -155,7 +209,7 @@ class TargetConfig(_Strict):
 class RouteConfig(_Strict):
     """A public model name clients use, served by its targets in order of preference."""
 
-    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9._:/-]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]
     aliases: list[str] = []
     targets: Annotated[list[TargetConfig], Field(min_length=1)]
 
@@ -175,7 +229,7 @@ class RuleMatch(_Strict):
 
 
 class RuleConfig(_Strict):
-    name: Annotated[str, Field(pattern=_NAME)]
+    name: Annotated[str, Field(max_length=64, pattern=_NAME)]  # the ledger's rule column
     when: RuleMatch = RuleMatch()
     action: Literal["route", "forbid_external", "require_local", "deny"]
     target: TargetConfig | None = None
@@ -246,6 +300,15 @@ class GuardConfig(_Strict):
     deny_terms: list[str] = []
     deny_terms_class: DataClass = "restricted"
     entity_classes: dict[str, DataClass] = {}
+    # The most characters the guard reads for one request, all its texts together (messages, tool arguments and
+    # definitions, schemas). Beyond it the guard does not scan and fails closed: the request is restricted (kept
+    # local), or refused where the action is block. 500,000 characters is about 125,000 tokens of prose.
+    max_chars: Annotated[int, Field(ge=1)] = 500_000
+    # A request with more characters than this is scanned by one of `workers` worker processes, so neither the
+    # event loop nor the engines serving every other request and stream are held up; a shorter one inline (the
+    # trip to a worker would cost more than its scan, a few microseconds a character).
+    inline_chars: Annotated[int, Field(ge=0)] = 2_000
+    workers: Annotated[int, Field(ge=1, le=64)] = 2
 
 
 class StoreConfig(_Strict):
@@ -283,11 +346,21 @@ class LedgerConfig(_Strict):
 
 
 class AuditConfig(_Strict):
-    # Signed checkpoints (chain head and length) go to a file the database writer cannot rewrite.
+    """Seals and checkpoints are Ed25519-signed with a private key kept apart from the store; verification trusts
+    the pinned public keys. See docs/access.md for which attacker each measure stops."""
+
+    # Signed checkpoints (chain head and length) go to this file (default <data_dir>/audit-checkpoints.jsonl)
+    # and to the mirror, a second place on other storage: one rolled back with the database shows in the other.
     checkpoint_file: Path | None = None
+    checkpoint_mirror: Path | None = None
     checkpoint_seconds: Annotated[float, Field(ge=0)] = 60.0
-    # HMAC key for checkpoints; unset: a random key kept in the data folder (mode 0600).
+    # The private key (PEM); unset: $XDG_CONFIG_HOME/enclave/audit-signing.key, created on first use unless
+    # public_keys are pinned. The environment variable, when set, holds the key itself and wins.
+    signing_key_file: Path | None = None
     signing_key_env: str = "ENCLAVE_AUDIT_KEY"
+    # The public keys verification trusts ("ed25519:<base64>", from `enclave audit keygen`); several while a key
+    # is rotated. Pinned here, a replaced key file signs nothing that verifies.
+    public_keys: list[Annotated[str, Field(pattern=r"^ed25519:[A-Za-z0-9+/]{43}=$")]] = []
 
 
 class TokenPrice(_Strict):
@@ -324,6 +397,17 @@ class Settings(_Strict):
     prices: PricesConfig = PricesConfig()
     data_dir: Path = Field(default_factory=_default_data_dir)
 
+    @property
+    def body_limit(self) -> int:
+        """``server.max_body_bytes``, else BODY_BYTES_PER_TOKEN per token of the largest context served (at
+        least BODY_FLOOR): a prompt that fits a model's context is never refused for its size."""
+        if self.server.max_body_bytes is not None:
+            return self.server.max_body_bytes
+        contexts = [m.context or _EMBEDDED_CONTEXT for m in self.models]
+        if self.providers:
+            contexts.append(UPSTREAM_CONTEXT)
+        return max(BODY_FLOOR, BODY_BYTES_PER_TOKEN * max(contexts, default=0))
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if not self.models and not self.routes:
@@ -345,6 +429,11 @@ class Settings(_Strict):
                     raise ValueError(f"target {target}: no embedded model named {target.model!r}")
             elif target.provider not in providers:
                 raise ValueError(f"target {target}: no provider named {target.provider!r}")
+        routed = {(t.provider, t.model) for t in targets}
+        for provider in self.providers:
+            # A model named here but in no target is a typo whose override would silently never apply.
+            if stray := [m for m in provider.models if (provider.name, m) not in routed]:
+                raise ValueError(f"providers {provider.name!r}: models {stray} are in no route or rule target")
         if self.policy.local_model is not None and self.policy.local_model not in seen:
             raise ValueError(f"policy.local_model {self.policy.local_model!r} is not a configured model")
         return self

@@ -18,7 +18,8 @@ from enclave.access.auth import Access
 from enclave.access.directory import Directory
 from enclave.access.limits import Limiter, MemoryLimiter, RedisLimiter
 from enclave.audit.chain import AuditEntry
-from enclave.audit.checkpoints import Checkpoints, checkpoint_path, signing_key
+from enclave.audit.checkpoints import Checkpoints, checkpoint_places
+from enclave.audit.signing import open_signing_key, pinned_keys
 from enclave.config import Settings
 from enclave.gateway.accounting import Accounting
 from enclave.ledger.prices import PriceSheet
@@ -57,12 +58,13 @@ def open_store(settings: Settings) -> Engine:
 
 
 def checkpoints(settings: Settings) -> Checkpoints:
-    return Checkpoints(checkpoint_path(settings), signing_key(settings))
+    """The checkpoint places with the key that signs (ConfigError when it cannot be read or is not pinned)."""
+    return Checkpoints(checkpoint_places(settings), open_signing_key(settings), pinned_keys(settings))
 
 
 def open_controls(settings: Settings, auth_required: bool) -> Controls:
-    engine = open_store(settings)
     signed = checkpoints(settings)
+    engine = open_store(settings)
     directory = Directory(engine, signed)
     spent = partial(month_spend, engine)
     limiter: Limiter = (RedisLimiter(settings.limits.redis_url, spent) if settings.limits.backend == "redis"
@@ -73,8 +75,12 @@ def open_controls(settings: Settings, auth_required: bool) -> Controls:
     if auth_required and not any(k.role == "admin" and k.state(now_us()) == "active" for k in directory.list_keys()):
         log.warning("authentication is on and no admin key exists: create one with "
                     "`enclave keys create --name NAME --role admin`")
-    # The policy in force is part of the record: every start logs a digest of the configuration, so a changed
-    # rule shows up in the audit log as a changed digest.
+    return Controls(engine, directory, access, accounting, recorder)
+
+
+def record_start(settings: Settings, accounting: Accounting, auth_required: bool) -> None:
+    """The server is serving: its start and the policy in force go into the audit log. The policy is part of
+    the record: a digest of the configuration, so a changed rule shows up as a changed digest."""
     policy = settings.model_dump(mode="json", include={"policy", "routes", "guard", "auth", "limits", "prices"})
     digest = hashlib.sha256(json.dumps(settings.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
     accounting.audit(AuditEntry("server", "server.start", "ok", details={
@@ -82,4 +88,3 @@ def open_controls(settings: Settings, auth_required: bool) -> Controls:
         "rules": [r["name"] for r in policy["policy"]["rules"]], "routes": [r["name"] for r in policy["routes"]],
         "guard_action": policy["guard"]["action"],
     }))
-    return Controls(engine, directory, access, accounting, recorder)

@@ -45,6 +45,44 @@ class GuardBlocked(InvalidRequest):
     code = "sensitive_data_blocked"
 
 
+class GuardFailed(EnclaveError):
+    """The privacy guard could not finish a scan (its worker process ended). Inference does not raise it: there
+    the guard fails closed (restricted); /v1/guard/scan does."""
+
+    code = "guard_failed"
+
+
+class GuardLimitExceeded(InvalidRequest):
+    """The texts to scan are longer than the privacy guard reads (``guard.max_chars``). Inference does not
+    raise it: there the guard fails closed (restricted, or refused under ``block``); /v1/guard/scan does."""
+
+    status = 413
+    code = "guard_limit_exceeded"
+
+
+class RequestTooLarge(EnclaveError):
+    """The body is longer than ``server.max_body_bytes``; refused before more of it is read."""
+
+    status = 413
+    type = "invalid_request_error"
+    code = "request_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request body is larger than this server's limit of {limit} bytes.",
+                         headers={"Connection": "close"})  # the rest of the body is not read: the connection ends
+
+
+class HeadersTooLarge(EnclaveError):
+    """The request line and headers are longer than ``server.max_header_bytes``."""
+
+    status = 431
+    type = "invalid_request_error"
+    code = "request_header_fields_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request line and headers are larger than this server's limit of {limit} bytes.")
+
+
 class ModelNotFound(EnclaveError):
     """No configured model has the requested name or alias."""
 

@@ -22,6 +22,8 @@ _ENGINE_SERIES = {
     "generated_tokens": ("enclave_engine_generated_tokens", "counter", "Tokens sampled."),
     "decode_steps": ("enclave_engine_decode_steps", "counter", "llama_decode calls."),
     "busy_seconds": ("enclave_engine_busy_seconds", "counter", "Seconds the engine spent decoding."),
+    "malformed_events": ("enclave_upstream_malformed_events", "counter",
+                         "Stream events from an upstream that were not OpenAI chunks (skipped)."),
 }
 
 
@@ -41,6 +43,25 @@ class EngineCollector(Collector):
                 if key in stats:
                     family.add_metric([model], stats[key])
         yield from families.values()
+
+
+class LedgerCollector(Collector):
+    """The background writer's queue and the rows it set aside, read at scrape time."""
+
+    def __init__(self, pending: Callable[[], int], set_aside: Callable[[], dict[str, int]]) -> None:
+        self._pending = pending
+        self._set_aside = set_aside
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily("enclave_ledger_pending_rows", "Usage rows, audit entries and dead letters "
+                                "waiting to be written.", value=self._pending())
+        dead = CounterMetricFamily("enclave_ledger_dead_letters", "Rows the database refused for what they held, "
+                                   "set aside (GET /admin/dead-letters) so the rows behind them are written.",
+                                   labels=["kind"])
+        counts = self._set_aside()
+        for kind in ("usage", "audit", "retained"):
+            dead.add_metric([kind], counts.get(kind, 0))
+        yield dead
 
 
 class Metrics:
@@ -75,6 +96,9 @@ class Metrics:
             "enclave_guard_findings", "Sensitive values found in requests, by type (never values).",
             ["entity_type"], registry=self.registry,
         )
+
+    def watch_ledger(self, pending: Callable[[], int], set_aside: Callable[[], dict[str, int]]) -> None:
+        self.registry.register(LedgerCollector(pending, set_aside))
 
     def watch_engines(self, sources: Callable[[], Iterable[tuple[str, dict[str, float]]]]) -> None:
         self.registry.register(EngineCollector(sources))

@@ -18,6 +18,7 @@ from enclave.access.keys import Principal, Project, digest, new_key
 from enclave.access.roles import ROLES, Role
 from enclave.audit.chain import AuditEntry, append
 from enclave.audit.checkpoints import Checkpoints
+from enclave.audit.signing import SigningKey
 from enclave.errors import Conflict, InvalidRequest, NotFound
 from enclave.store.db import now_us
 from enclave.store.schema import api_keys, projects
@@ -81,12 +82,13 @@ def _key_info(row: Row[Any], project: str | None) -> KeyInfo:
 class _Change:
     """One transaction's connection, and the chain head after its audit entry."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, key: SigningKey | None) -> None:
         self.connection = connection
         self.head: tuple[int, str] | None = None
+        self._key = key
 
     def audit(self, entry: AuditEntry) -> None:
-        self.head = append(self.connection, [entry])
+        self.head = append(self.connection, [entry], self._key)
 
 
 class Directory:
@@ -99,7 +101,7 @@ class Directory:
         """A change and its audit entry in one transaction; once committed, the new head is signed at once (a
         CLI process may end before any server writes its next checkpoint)."""
         with self.engine.begin() as connection:
-            change = _Change(connection)
+            change = _Change(connection, self._checkpoints.key if self._checkpoints else None)
             yield change
         if change.head is not None and self._checkpoints is not None:
             self._checkpoints.write(*change.head)

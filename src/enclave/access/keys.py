@@ -18,6 +18,7 @@ from enclave.errors import PermissionDenied
 KEY_START = "enc_"
 ANONYMOUS_ACTOR = "anonymous"
 PREFIX_LENGTH = len(KEY_START) + 8
+_HEX = frozenset("0123456789abcdef")
 
 
 def new_key() -> tuple[str, str]:
@@ -34,7 +35,9 @@ def split_key(key: str) -> str | None:
     """The prefix of a well-formed key, or None; nothing else about the key is looked at before hashing."""
     if len(key) < PREFIX_LENGTH + 2 or not key.startswith(KEY_START) or key[PREFIX_LENGTH] != "_":
         return None
-    return key[:PREFIX_LENGTH]
+    prefix = key[:PREFIX_LENGTH]
+    # Only hex digits: the prefix is looked up, logged and audited, so it must never carry the client's bytes.
+    return prefix if all(c in _HEX for c in prefix[len(KEY_START):]) else None
 
 
 def matches(key: str, stored_hash: str) -> bool:

@@ -4,7 +4,9 @@ Limits nest (a key inside its project) and every applicable limit must admit the
 Windows slide: the previous minute counts in proportion to how much of it still lies within the last 60 s, so
 a client cannot double its rate across a minute boundary. Tokens are reserved before the call (the prompt's
 estimate plus ``max_tokens``) and settled to the real count after; budgets reserve the estimated cost the same
-way, so concurrent requests cannot together overspend.
+way, so concurrent requests cannot together overspend. A budget admits a request while what is spent and
+reserved stays below the limit: with estimates that bound each request's cost, the month ends at most one
+request's cost over its budget, however many requests (and replicas) run at once.
 
 Two backends with the same semantics: ``memory`` (one process) and ``redis`` (shared by every replica; each
 check-and-reserve is one atomic Lua script, one round trip).
@@ -123,7 +125,24 @@ class MemoryLimiter:
     def __init__(self, spent: SpentLoader) -> None:
         self._counts: dict[tuple[str, str, int], float] = {}
         self._spent: dict[str, float] = {}
+        self._loading: dict[str, asyncio.Future[float]] = {}
         self._load_spent = spent
+
+    async def _load(self, budget: Budget, key: str) -> None:
+        """The month's spend from the ledger, loaded once: the first burst after start-up waits for one load,
+        and no request's reservation is overwritten by a load that finishes after it."""
+        if key in self._spent:
+            return
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = asyncio.ensure_future(asyncio.to_thread(self._load_spent, budget.project, budget.month))
+            self._loading[key] = loading
+        try:
+            spent = await asyncio.shield(loading)
+        finally:
+            if loading.done():
+                self._loading.pop(key, None)  # a failed load is tried again by the next request
+        self._spent.setdefault(key, spent)
 
     def _used(self, scope: str, minute: int, weight: float) -> tuple[float, float]:
         c = self._counts
@@ -134,8 +153,7 @@ class MemoryLimiter:
         budget_key = None
         if budget is not None:
             budget_key = f"{budget.project}:{budget.month}"
-            if budget_key not in self._spent:
-                self._spent[budget_key] = await asyncio.to_thread(self._load_spent, budget.project, budget.month)
+            await self._load(budget, budget_key)
         # From here on no await: the check and the reservation are one step for the event loop.
         now = time.time()
         minute, weight = _window(now)
@@ -149,7 +167,7 @@ class MemoryLimiter:
         admission = Admission(minute, tuple(q.scope for q in quotas), tokens, headers=headers)
         if budget is not None and budget_key is not None:
             spent = self._spent[budget_key]
-            if budget.block and spent + budget.estimate > budget.limit:
+            if budget.block and spent >= budget.limit:
                 raise _budget_refusal(budget, spent)
             self._spent[budget_key] = spent + budget.estimate
             admission.budget_key, admission.reserved_cost = budget_key, budget.estimate
@@ -200,7 +218,7 @@ if #KEYS > 4 * n then
   local a = 4 + 2 * n
   local value = redis.call('GET', KEYS[4*n+1])
   if not value then return {3, 0, '', '0', unpack(used)} end
-  if ARGV[a+2] == '1' and tonumber(value) + tonumber(ARGV[a]) > tonumber(ARGV[a+1]) then
+  if ARGV[a+2] == '1' and tonumber(value) >= tonumber(ARGV[a+1]) then
     return {2, 0, '', value, unpack(used)}
   end
   spent = redis.call('INCRBYFLOAT', KEYS[4*n+1], ARGV[a])
@@ -212,6 +230,11 @@ for i = 0, n - 1 do
   redis.call('EXPIRE', KEYS[4*i+3], 130)
 end
 return {1, 0, '', spent, unpack(used)}
+"""
+# A settlement changes a month's spend only while it is there: one that reached a key lost or expired would
+# create it from the difference alone, and the month would never be loaded from the ledger again.
+_SETTLE_COST = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('INCRBYFLOAT', KEYS[1], ARGV[1]) end
 """
 SETTLE_EVERY = 0.1
 
@@ -227,6 +250,7 @@ class RedisLimiter:
 
         self._redis = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self._admit = self._redis.register_script(_ADMIT)
+        self._settle_cost = self._redis.register_script(_SETTLE_COST)
         self._load_spent = spent
         self._tokens: dict[str, int] = {}
         self._costs: dict[str, float] = {}
@@ -305,7 +329,7 @@ class RedisLimiter:
                 for key, delta in tokens.items():
                     pipe.incrby(key, delta)
                 for key, amount in costs.items():
-                    pipe.incrbyfloat(key, amount)
+                    await self._settle_cost(keys=[key], args=[repr(amount)], client=pipe)
                 await pipe.execute()
         except Exception as exc:  # settling is best effort: the reservation already counted
             log.warning("could not settle reservations in Redis: %s", exc.__class__.__name__)

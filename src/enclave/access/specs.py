@@ -10,15 +10,16 @@ from enclave.access.keys import Project
 from enclave.access.roles import Role
 from enclave.config import DataClass, TrustZone
 
-_NAME = r"^[A-Za-z0-9._-]+$"
+PROJECT_NAME = r"^[A-Za-z0-9._-]+$"
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 
 
 class KeySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=128)]
+    name: Annotated[str, Field(min_length=1, max_length=128, pattern=_PRINTABLE)]
     role: Role
-    project: str | None = None
+    project: Annotated[str | None, Field(min_length=1, max_length=64, pattern=PROJECT_NAME)] = None
     expires_in_days: Annotated[float | None, Field(gt=0, le=36_500, allow_inf_nan=False)] = None
     rpm: Annotated[int | None, Field(ge=1)] = None
     tpm: Annotated[int | None, Field(ge=1)] = None
@@ -28,7 +29,7 @@ class ProjectSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data_class: DataClass | None = None
-    allowed_models: list[str] | None = None
+    allowed_models: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = None
     allowed_zones: list[TrustZone] | None = None
     rpm: Annotated[int | None, Field(ge=1)] = None
     tpm: Annotated[int | None, Field(ge=1)] = None
@@ -38,7 +39,7 @@ class ProjectSettings(BaseModel):
 
 
 class ProjectSpec(ProjectSettings):
-    name: Annotated[str, Field(min_length=1, max_length=64, pattern=_NAME)]
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=PROJECT_NAME)]
 
     def project(self) -> Project:
         return Project(

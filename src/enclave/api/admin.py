@@ -15,10 +15,13 @@ from enclave.access.keys import Principal, Project
 from enclave.access.roles import Permission
 from enclave.access.specs import KeySpec, ProjectChanges, ProjectSpec
 from enclave.api.auth import require
+from enclave.api.bounds import KeyPrefix, ProjectPath, ProjectQuery, QueryText
 from enclave.api.streaming import parse_body
 from enclave.audit.checkpoints import Checkpoints
+from enclave.audit.verify import verify_log
 from enclave.errors import StoreUnavailable
 from enclave.gateway import Gateway
+from enclave.ledger.dead_letters import list_dead_letters
 from enclave.ledger.summary import UsageFilter, dimensions, summarize
 from enclave.store.db import now_us
 from enclave.store.schema import audit_log
@@ -62,7 +65,7 @@ async def create_key(request: Request, caller: Manager) -> JSONResponse:
 
 @router.post("/keys/{prefix}/revoke")
 @router.delete("/keys/{prefix}")
-async def revoke_key(prefix: str, request: Request, caller: Manager) -> dict[str, Any]:
+async def revoke_key(prefix: KeyPrefix, request: Request, caller: Manager) -> dict[str, Any]:
     info = await asyncio.to_thread(_directory(request).revoke_key, caller.actor, prefix)
     gateway: Gateway = request.app.state.gateway
     gateway.access.forget(prefix)
@@ -83,7 +86,7 @@ async def create_project(request: Request, caller: Manager) -> JSONResponse:
 
 
 @router.patch("/projects/{name}")
-async def update_project(name: str, request: Request, caller: Manager) -> dict[str, Any]:
+async def update_project(name: ProjectPath, request: Request, caller: Manager) -> dict[str, Any]:
     changes = await parse_body(request, ProjectChanges)
     project = await asyncio.to_thread(_directory(request).update_project, caller.actor, name, changes.changes())
     gateway: Gateway = request.app.state.gateway
@@ -92,8 +95,8 @@ async def update_project(name: str, request: Request, caller: Manager) -> dict[s
 
 
 @router.get("/usage")
-async def usage(request: Request, caller: Viewer, by: str = "project,model,zone,day", since: str | None = None,
-                until: str | None = None, project: str | None = None) -> dict[str, Any]:
+async def usage(request: Request, caller: Viewer, by: str = "project,model,zone,day", since: QueryText = None,
+                until: QueryText = None, project: ProjectQuery = None) -> dict[str, Any]:
     """Usage summed by any of: project, key, model, target, zone, day, month, status. A key bound to a
     project sees that project only."""
     grouping = dimensions(by)
@@ -103,6 +106,14 @@ async def usage(request: Request, caller: Viewer, by: str = "project,model,zone,
     gateway: Gateway = request.app.state.gateway
     rows = await asyncio.to_thread(summarize, _directory(request).engine, grouping, where)
     return {"object": "list", "currency": gateway.accounting.prices.currency, "data": rows}
+
+
+@router.get("/dead-letters")
+async def dead_letters(request: Request, _: Manager, after: Annotated[int, Query(ge=0)] = 0,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    """Ledger rows the database refused for what they held, set aside with its reason, oldest first."""
+    rows = await asyncio.to_thread(list_dead_letters, _directory(request).engine, after, limit)
+    return {"object": "list", "data": rows}
 
 
 @router.get("/audit")
@@ -127,8 +138,9 @@ async def audit_verify(request: Request, _: Auditor) -> dict[str, Any]:
     checkpoints: Checkpoints = recorder.checkpoints
 
     def verify() -> dict[str, Any]:
-        result = checkpoints.verify(engine)
+        result = verify_log(engine, checkpoints)
         return {"ok": result.ok, "entries": result.entries, "head": result.head_hash,
-                "checkpoints": result.checkpoints, "problems": [asdict(p) for p in result.problems]}
+                "checkpoints": result.checkpoints, "problems": [asdict(p) for p in result.problems],
+                "warnings": result.warnings}
 
     return await asyncio.to_thread(verify)

@@ -12,7 +12,9 @@ from fastapi import FastAPI
 
 from enclave import __version__
 from enclave.api import admin, chat, completions, guard, models, system
+from enclave.api.drain import Drain, DrainGate
 from enclave.api.errors import install_error_handlers
+from enclave.api.request_size import BodyLimit
 from enclave.config import Settings
 from enclave.controls import open_controls, requires_auth
 from enclave.engines.catalog import load_engines
@@ -28,8 +30,11 @@ async def build_gateway(settings: Settings, auth_required: bool = False) -> Gate
     engines = await asyncio.to_thread(load_engines, settings)
     dispatcher = Dispatcher(engines, {p.name: p for p in settings.providers})
     controls.recorder.start()
-    return Gateway(Router(settings), dispatcher, Guard(settings.guard), access=controls.access,
-                   accounting=controls.accounting)
+    gateway = Gateway(Router(settings), dispatcher, Guard(settings.guard), access=controls.access,
+                      accounting=controls.accounting)
+    recorder = controls.recorder
+    gateway.metrics.watch_ledger(lambda: recorder.pending, lambda: dict(recorder.set_aside))
+    return gateway
 
 
 def create_app(settings: Settings, gateway: Gateway | None = None, auth_required: bool | None = None) -> FastAPI:
@@ -55,6 +60,10 @@ def create_app(settings: Settings, gateway: Gateway | None = None, auth_required
 
     app = FastAPI(title="enclave", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.body_limit)
+    # Outermost: a draining server refuses before anything else runs, and counts every request in flight.
+    app.state.drain = Drain()
+    app.add_middleware(DrainGate, drain=app.state.drain)
     for module in (chat, completions, guard, models, system, admin):
         app.include_router(module.router)
     return app

@@ -8,6 +8,7 @@ from fastapi import Request
 
 from enclave.access.keys import Principal, split_key
 from enclave.access.roles import Permission
+from enclave.api.bounds import audit_resource
 from enclave.audit.chain import AuditEntry
 from enclave.errors import EnclaveError
 from enclave.gateway import Gateway
@@ -35,12 +36,12 @@ def require(permission: Permission, audited: bool = False) -> Callable[[Request]
             if audited:
                 actor = (split_key(key) if key else None) or "unknown"
                 gateway.accounting.audit(AuditEntry(actor, "admin.access", exc.code or exc.type,
-                                                    resource=f"{request.method} {request.url.path}"))
+                                                    resource=audit_resource(request)))
             raise
         request.state.principal = principal
         if audited:
-            gateway.accounting.audit(AuditEntry(principal.actor, "admin.access", "ok", resource=
-                                                f"{request.method} {request.url.path}"))
+            gateway.accounting.audit(AuditEntry(principal.actor, "admin.access", "ok",
+                                                resource=audit_resource(request)))
         return principal
 
     return dependency

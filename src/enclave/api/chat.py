@@ -11,8 +11,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from enclave.api.context import inference_call
 from enclave.api.protocol import ChatCompletionRequest
-from enclave.api.streaming import DONE, collect, event, parse_body, response_head, sse_response
-from enclave.engines.base import Usage
+from enclave.api.streaming import (
+    DONE,
+    CollectedChoice,
+    call_id,
+    collect,
+    event,
+    parse_body,
+    response_head,
+    sse_response,
+)
+from enclave.engines.base import Delta, ToolCallDelta, Usage
 from enclave.gateway import Answer, Gateway
 
 router = APIRouter()
@@ -29,22 +38,95 @@ def usage_body(usage: Usage | None) -> dict[str, Any] | None:
     }
 
 
-async def _chunks(answer: Answer, head: dict[str, Any], include_usage: bool) -> AsyncIterator[str]:
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-        return event({**head, "choices": [choice], **({"usage": None} if include_usage else {})})
+class _ChunkWriter:
+    """Chunks in OpenAI's delta shape, one choice each: the role first, then content, tool-call pieces
+    (``id``, ``type`` and ``name`` in a call's first, argument fragments after) and the finish reason."""
 
-    # Every content chunk differs only in its text: format the rest once (this runs once per token).
-    before, after = chunk({"content": "\x00"}).split('"\\u0000"')
-    yield chunk({"role": "assistant", "content": ""})
-    async for delta in answer:
-        if delta.text:
-            yield before + json.dumps(delta.text) + after
+    def __init__(self, head: dict[str, Any], include_usage: bool) -> None:
+        self._head = head
+        self._usage = {"usage": None} if include_usage else {}
+        self._text: dict[int, tuple[str, str]] = {}
+        self._ids: dict[tuple[int, int], str] = {}
+
+    def chunk(
+        self,
+        index: int,
+        delta: dict[str, Any],
+        finish_reason: str | None = None,
+        logprobs: tuple[dict[str, Any], ...] | None = None,
+    ) -> str:
+        lp = {"content": list(logprobs), "refusal": None} if logprobs is not None else None
+        choice = {"index": index, "delta": delta, "logprobs": lp, "finish_reason": finish_reason}
+        return event({**self._head, "choices": [choice], **self._usage})
+
+    def text(self, index: int, text: str) -> str:
+        # The per-token path: every content chunk of a choice differs only in its text, so the rest is
+        # formatted once per choice.
+        parts = self._text.get(index)
+        if parts is None:
+            before, after = self.chunk(index, {"content": "\x00"}).split('"\\u0000"')
+            parts = self._text[index] = (before, after)
+        return parts[0] + json.dumps(text) + parts[1]
+
+    def delta(self, delta: Delta) -> list[str]:
+        """Every chunk a delta that is more than plain text becomes."""
+        index = delta.choice
+        out = []
+        if delta.text or delta.logprobs:
+            out.append(self.chunk(index, {"content": delta.text}, logprobs=delta.logprobs))
+        for piece in delta.tool_calls:
+            out.extend(self._tool_call(index, piece))
         if delta.finish_reason is not None:
-            yield chunk({}, delta.finish_reason)
+            out.append(self.chunk(index, {}, delta.finish_reason))
+        return out
+
+    def _tool_call(self, index: int, piece: ToolCallDelta) -> list[str]:
+        out = []
+        key = (index, piece.index)
+        if key not in self._ids:
+            self._ids[key] = piece.id or call_id()
+            first = {
+                "index": piece.index,
+                "id": self._ids[key],
+                "type": "function",
+                "function": {"name": piece.name or "", "arguments": ""},
+            }
+            out.append(self.chunk(index, {"tool_calls": [first]}))
+        if piece.arguments:
+            fragment = {"index": piece.index, "function": {"arguments": piece.arguments}}
+            out.append(self.chunk(index, {"tool_calls": [fragment]}))
+        return out
+
+
+async def _chunks(answer: Answer, head: dict[str, Any], include_usage: bool) -> AsyncIterator[str]:
+    writer = _ChunkWriter(head, include_usage)
+    for index in range(answer.choices):
+        yield writer.chunk(index, {"role": "assistant", "content": ""})
+    async for delta in answer:
+        if delta.finish_reason is None and delta.logprobs is None and not delta.tool_calls:
+            if delta.text:
+                yield writer.text(delta.choice, delta.text)
+        else:
+            for chunk in writer.delta(delta):
+                yield chunk
     if include_usage:
         yield event({**head, "choices": [], "usage": usage_body(answer.usage)})
     yield DONE
+
+
+def _choice(collected: CollectedChoice, logprobs: bool) -> dict[str, Any]:
+    text = "".join(collected.text)
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+    if collected.calls:
+        message["tool_calls"] = collected.tool_calls()
+        # OpenAI's content is null when the answer is only tool calls.
+        message["content"] = text or None
+    return {
+        "index": collected.index,
+        "message": message,
+        "logprobs": {"content": collected.logprobs, "refusal": None} if logprobs else None,
+        "finish_reason": collected.finish_reason,
+    }
 
 
 @router.post("/v1/chat/completions", response_model=None)
@@ -55,8 +137,7 @@ async def chat_completions(request: Request) -> StreamingResponse | JSONResponse
     head = response_head("chatcmpl", "chat.completion.chunk", answer.model)
     if body.stream:
         return sse_response(_chunks(answer, head, body.include_usage), answer)
-    text, finish_reason = await collect(request, answer)
-    message = {"role": "assistant", "content": text, "refusal": None}
-    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
-    body_out = {**head, "object": "chat.completion", "choices": [choice], "usage": usage_body(answer.usage)}
+    collected = await collect(request, answer)
+    choices = [_choice(c, bool(body.logprobs)) for c in collected]
+    body_out = {**head, "object": "chat.completion", "choices": choices, "usage": usage_body(answer.usage)}
     return JSONResponse(body_out, headers=answer.headers)

@@ -7,6 +7,7 @@ from typing import cast
 from fastapi import Request
 
 from enclave.api.auth import credential
+from enclave.api.bounds import project_name
 from enclave.api.protocol import ChatCompletionRequest, CompletionRequest
 from enclave.config import DATA_CLASSES, DataClass
 from enclave.errors import InvalidRequest
@@ -23,11 +24,14 @@ def inference_call(request: Request, body: ChatCompletionRequest | CompletionReq
         raise InvalidRequest(f"data class must be one of {', '.join(DATA_CLASSES)}, got {data_class!r}",
                              param=DATA_CLASS_HEADER)
     endpoint = "chat" if isinstance(body, ChatCompletionRequest) else "completion"
+    # Bounded like a project's name wherever it comes from; heeded only with auth off (the gateway decides).
+    project = (project_name(request.headers.get(PROJECT_HEADER), PROJECT_HEADER)
+               or project_name(metadata.get("project"), "metadata.project"))
     return InferenceCall(
         body.model,
         body.to_engine(),
         endpoint,
         data_class=cast(DataClass | None, data_class),
-        project=request.headers.get(PROJECT_HEADER) or metadata.get("project"),
+        project=project,
         credential=credential(request),
     )

@@ -32,7 +32,9 @@ def sse_error(exc: EnclaveError) -> str:
 
 
 def _field(loc: tuple[Any, ...]) -> str | None:
-    parts = [str(p) for p in loc if p != "body"]
+    # The field's name, without where it came from: "prefix", not "path.prefix".
+    where = len(loc) > 1 and loc[0] in ("body", "path", "query", "header")
+    parts = [str(p) for p in (loc[1:] if where else loc)]
     return ".".join(parts) or None
 
 

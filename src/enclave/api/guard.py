@@ -11,7 +11,7 @@ from enclave.access.roles import Permission
 from enclave.api.auth import require
 from enclave.api.protocol import Message
 from enclave.api.streaming import parse_body
-from enclave.errors import InvalidRequest
+from enclave.errors import GuardLimitExceeded, InvalidRequest
 from enclave.gateway import Gateway
 
 router = APIRouter()
@@ -37,7 +37,10 @@ async def scan(request: Request) -> dict[str, Any]:
     if gateway.guard is None:
         raise InvalidRequest("the privacy guard is not configured on this server")
     texts = [body.text] if body.text is not None else [m.to_engine().content for m in body.messages or []]
-    report = gateway.guard.scan(texts)
+    try:
+        report = await gateway.guard.scan_async(texts)  # long texts off the event loop
+    except GuardLimitExceeded as exc:
+        raise GuardLimitExceeded(exc.message, param="text" if body.text is not None else "messages") from None
     return {
         "findings": [{"type": f.entity_type, "message": f.message, "start": f.start, "end": f.end}
                      for f in report.findings],

@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -15,6 +16,7 @@ from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
 from enclave.api.errors import sse_error
+from enclave.engines.base import Delta
 from enclave.errors import EnclaveError
 from enclave.gateway import Answer
 
@@ -50,7 +52,8 @@ def sse_response(events: AsyncIterator[str], answer: Answer) -> StreamingRespons
     # Starlette cancels this generator when the client disconnects, possibly before it ever started: the
     # background task still runs, so the engine's slot is freed and the request accounted either way.
     return StreamingResponse(
-        guarded(), media_type="text/event-stream",
+        guarded(),
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **answer.headers},
         background=BackgroundTask(answer.close),
     )
@@ -58,19 +61,68 @@ def sse_response(events: AsyncIterator[str], answer: Answer) -> StreamingRespons
 
 def response_head(id_prefix: str, object_: str, model: str) -> dict[str, Any]:
     """The fields every completion response and chunk share."""
-    return {"id": f"{id_prefix}-{uuid.uuid4().hex}", "object": object_, "created": int(time.time()), "model": model,
-            "system_fingerprint": None}
+    return {
+        "id": f"{id_prefix}-{uuid.uuid4().hex}",
+        "object": object_,
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": None,
+    }
 
 
-async def collect(request: Request, answer: Answer) -> tuple[str, str | None]:
-    """A whole non-streamed answer and its finish reason; generation stops if the client hangs up first."""
+@dataclass(slots=True)
+class CollectedCall:
+    id: str
+    name: str
+    arguments: list[str] = field(default_factory=list)
 
-    async def read() -> tuple[str, str | None]:
-        parts, finish = [], None
+
+@dataclass(slots=True)
+class CollectedChoice:
+    """One choice of a non-streamed answer, assembled from its deltas."""
+
+    index: int
+    text: list[str] = field(default_factory=list)
+    calls: dict[int, CollectedCall] = field(default_factory=dict)
+    logprobs: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+
+    def add(self, delta: Delta) -> None:
+        self.text.append(delta.text)
+        for piece in delta.tool_calls:
+            call = self.calls.get(piece.index)
+            if call is None:
+                call = self.calls[piece.index] = CollectedCall(piece.id or call_id(), piece.name or "")
+            call.arguments.append(piece.arguments)
+        if delta.logprobs:
+            self.logprobs.extend(delta.logprobs)
+        if delta.finish_reason is not None:
+            self.finish_reason = delta.finish_reason
+
+    def tool_calls(self) -> list[dict[str, Any]]:
+        return [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": "".join(c.arguments)}}
+            for _, c in sorted(self.calls.items())
+        ]
+
+
+def call_id() -> str:
+    """An id for a tool call whose engine named none (OpenAI's form)."""
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+async def collect(request: Request, answer: Answer) -> list[CollectedChoice]:
+    """A whole non-streamed answer, choice by choice; generation stops if the client hangs up first."""
+
+    async def read() -> list[CollectedChoice]:
+        # By the index each delta names: an upstream's answer is taken as it numbers its choices.
+        choices = {i: CollectedChoice(i) for i in range(answer.choices)}
         async for delta in answer:
-            parts.append(delta.text)
-            finish = delta.finish_reason
-        return "".join(parts), finish
+            choice = choices.get(delta.choice)
+            if choice is None:
+                choice = choices[delta.choice] = CollectedChoice(delta.choice)
+            choice.add(delta)
+        return [choices[i] for i in sorted(choices)]
 
     return await unless_disconnected(request, read)
 

@@ -60,7 +60,11 @@ def directory_or_exit(config: Path | None) -> Directory:
     from enclave.controls import checkpoints
 
     settings = settings_or_exit(config)
-    return Directory(store_or_exit(settings), checkpoints(settings))
+    try:
+        signed = checkpoints(settings)
+    except ConfigError as exc:
+        raise fail(str(exc)) from exc
+    return Directory(store_or_exit(settings), signed)
 
 
 def time_text(at_us: int | None) -> str:

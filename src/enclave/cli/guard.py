@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from bisect import bisect_left
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from enclave.cli.common import ConfigOption, fail, settings_or_exit
+from enclave.errors import GuardLimitExceeded
 from enclave.guard.scanner import Guard
 
 app = typer.Typer(help="The privacy guard.", no_args_is_help=True)
@@ -40,7 +43,10 @@ def scan(
             text = Path(source).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise fail(f"cannot read {source}: {exc}") from exc
-    report = guard.scan([text])
+    try:
+        report = guard.scan([text])
+    except GuardLimitExceeded as exc:
+        raise fail(exc.message) from exc
     if as_json:
         print(json.dumps({
             "findings": [{"type": f.entity_type, "start": f.start, "end": f.end} for f in report.findings],
@@ -53,8 +59,9 @@ def scan(
     table = Table(title=f"{len(report.findings)} findings, data class {report.data_class}")
     for column in ("type", "line", "column", "value (masked)"):
         table.add_column(column)
+    breaks = [m.start() for m in re.finditer("\n", text)]  # counted once, not again for every finding
     for finding in report.findings:
-        line = text.count("\n", 0, finding.start) + 1
-        column = finding.start - (text.rfind("\n", 0, finding.start) + 1) + 1
-        table.add_row(finding.entity_type, str(line), str(column), _masked(text[finding.start:finding.end]))
+        line = bisect_left(breaks, finding.start)
+        column = finding.start - (breaks[line - 1] + 1 if line else 0) + 1
+        table.add_row(finding.entity_type, str(line + 1), str(column), _masked(text[finding.start:finding.end]))
     out.print(table)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from enclave.cli import audit, chat, guard, keys, models, projects, route, serve, usage
+from enclave.cli import audit, chat, guard, keys, ledger, models, projects, route, serve, usage
 
 app = typer.Typer(
     name="enclave",
@@ -22,6 +22,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(projects.app, name="projects")
 app.command()(usage.usage)
 app.add_typer(audit.app, name="audit")
+app.add_typer(ledger.app, name="ledger")
 
 if __name__ == "__main__":
     app()

@@ -11,6 +11,7 @@ from rich.table import Table
 from enclave.cli.common import ConfigOption, fail, settings_or_exit
 from enclave.config import DATA_CLASSES
 from enclave.errors import EnclaveError
+from enclave.routing.capabilities import CAPABILITIES, Capability, ordered
 from enclave.routing.policy import RequestFacts, Router
 
 app = typer.Typer(help="Inspect routes and the routing policy.", no_args_is_help=True)
@@ -30,25 +31,40 @@ def list_routes(config: ConfigOption = None) -> None:
     out.print(table)
 
 
+def _needs(value: str | None) -> frozenset[Capability]:
+    names = [n.strip() for n in (value or "").split(",") if n.strip()]
+    if unknown := [n for n in names if n not in CAPABILITIES]:
+        raise fail(f"unknown capability {', '.join(unknown)}; known: {', '.join(CAPABILITIES)}", code=2)
+    return frozenset(n for n in CAPABILITIES if n in names)
+
+
 @app.command("explain")
 def explain(
     model: Annotated[str, typer.Option(help="Model name or alias the request would ask for.")],
     data_class: Annotated[str | None, typer.Option(help=f"One of {', '.join(DATA_CLASSES)}.")] = None,
     project: Annotated[str | None, typer.Option(help="Project the request would come from.")] = None,
     prompt_chars: Annotated[int, typer.Option(min=0, help="Size of the prompt in characters.")] = 0,
+    needs: Annotated[
+        str | None,
+        typer.Option(help=f"What the request needs of its target, comma-separated: {', '.join(CAPABILITIES)}."),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Show which rule a request would hit, where it would go, and what was excluded and why."""
     if data_class is not None and data_class not in DATA_CLASSES:
         raise fail(f"data class must be one of {', '.join(DATA_CLASSES)}", code=2)
+    wanted = _needs(needs)
     router = Router(settings_or_exit(config))
     try:
-        decision = router.decide(RequestFacts(model, data_class, project, prompt_chars))  # type: ignore[arg-type]
+        decision = router.decide(RequestFacts(model, data_class, project, prompt_chars, needs=wanted))  # type: ignore[arg-type]
     except EnclaveError as exc:
-        out.print(f"[bold red]refused[/bold red] ({exc.status} {exc.code}): {exc.message}")
+        param = f", param {exc.param}" if exc.param else ""
+        out.print(f"[bold red]refused[/bold red] ({exc.status} {exc.code or exc.type}{param}): {exc.message}")
         raise typer.Exit(1) from exc
     out.print(f"model       {decision.model}")
     out.print(f"data class  {decision.data_class}")
+    if wanted:
+        out.print(f"needs       {', '.join(ordered(wanted))}")
     out.print(f"rule        {decision.rule}")
     out.print(f"reason      {decision.reason}")
     out.print("targets     " + " -> ".join(f"{t} ({t.zone})" for t in decision.targets))

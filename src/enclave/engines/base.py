@@ -45,6 +45,9 @@ class ChatMessage:
     tool_calls: tuple[ToolCall, ...] = ()  # assistant messages only
     tool_call_id: str | None = None  # tool messages only: the call this is the result of
     name: str | None = None
+    # User messages only: the image_url content parts as sent ({"type": "image_url", "image_url": {...}}),
+    # for targets that can see them (routing's "vision"); ``content`` holds the text parts, joined.
+    images: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

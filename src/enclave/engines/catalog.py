@@ -71,6 +71,23 @@ def resolve_model_file(config: ModelConfig, data_dir: Path) -> tuple[Path, str]:
     return default_model_path(), f"package {DEFAULT_MODEL_PACKAGE}"
 
 
+def check_model_files(settings: Settings) -> list[tuple[str, Path]]:
+    """Every configured model's file, found (downloaded if need be) and checked to be GGUF, without loading
+    any: what start-up checks before it spends minutes loading weights. ModelUnavailable names the first bad one."""
+    found = []
+    for config in settings.models:
+        path, _ = resolve_model_file(config, settings.data_dir)
+        try:
+            with path.open("rb") as source:
+                magic = source.read(4)
+        except OSError as exc:
+            raise ModelUnavailable(f"model {config.name!r}: cannot read {path}: {exc.strerror}") from exc
+        if magic != b"GGUF":
+            raise ModelUnavailable(f"model {config.name!r}: {path} is not a GGUF file")
+        found.append((config.name, path))
+    return found
+
+
 def inspect_model(config: ModelConfig, data_dir: Path) -> ModelInfo:
     """Read a model's metadata (the weights are memory-mapped, not copied) without starting an engine."""
     path, source = resolve_model_file(config, data_dir)

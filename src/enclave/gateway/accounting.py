@@ -15,12 +15,13 @@ from enclave.access.keys import ANONYMOUS, Principal
 from enclave.access.limits import Admission, Budget, Limiter, Quota
 from enclave.audit.chain import AuditEntry
 from enclave.config import LimitsConfig
-from enclave.engines.base import GenerationRequest, Usage
+from enclave.engines.base import ChatMessage, Delta, GenerationRequest, Usage
+from enclave.gateway.rescue import Leg
 from enclave.guard.findings import GuardReport
-from enclave.ledger.busy import BusyClock
+from enclave.ledger.busy import BusyClock, BusyRates
 from enclave.ledger.prices import PriceSheet
 from enclave.ledger.recorder import Recorder
-from enclave.ledger.records import Retained, UsageRecord, month_of, new_request_id
+from enclave.ledger.records import Retained, UsageRecord, month_of, new_request_id, tools_called
 from enclave.routing.policy import RoutingDecision
 from enclave.routing.table import Route, Target
 from enclave.store.db import now_us
@@ -29,7 +30,11 @@ _DAY_US = 86_400_000_000
 
 
 def _prompt_chars(request: GenerationRequest) -> int:
-    return sum(len(m.content) for m in request.messages) if request.messages else len(request.prompt or "")
+    if not request.messages:
+        return len(request.prompt or "")
+    chars = sum(len(m.content) + sum(len(c.arguments) for c in m.tool_calls) for m in request.messages)
+    # Tool definitions are rendered into the prompt too.
+    return chars + sum(len(t.description or "") + len(json.dumps(t.parameters)) for t in request.tools)
 
 
 @dataclass(slots=True)
@@ -50,7 +55,9 @@ class Ticket:
     report: GuardReport | None = None
     busy_mark: float | None = None
     ttft: float | None = None
-    answer: list[str] | None = None  # the answer's text, collected only when retention keeps it
+    answer: list[Delta] | None = None  # the answer, collected only when retention keeps it
+    tools: dict[str, int] = field(default_factory=dict)  # tool names the answer called, and how often
+    legs: list[Leg] | None = None  # each target that answered part of the stream (more than one: rescued)
     prompt_chars: int = field(init=False)  # measured once: the policy, the limits and the budget all use it
 
     def __post_init__(self) -> None:
@@ -80,6 +87,7 @@ class Accounting:
         self.recorder = recorder
         self._limits = limits
         self._clocks: dict[str, BusyClock] = {}
+        self._rates = BusyRates()  # busy time per token, for reserving hourly-priced requests
 
     def quotas(self, principal: Principal) -> list[Quota]:
         """Every limit that applies, key within project; all must admit the request."""
@@ -103,8 +111,9 @@ class Accounting:
         project = ticket.principal.project
         budget = None
         if project is not None and project.monthly_budget is not None:
-            max_tokens = ticket.request.max_tokens
-            estimate = max(self.prices.estimate(t, ticket.prompt_estimate, max_tokens) for t in route.targets)
+            completion = (ticket.request.max_tokens or 1024) * ticket.request.n
+            estimate = max(self.prices.estimate(t, ticket.prompt_estimate, completion,
+                                                self._rates.seconds_per_token(str(t))) for t in route.targets)
             budget = Budget(project.name, month_of(), project.monthly_budget, project.budget_action == "block",
                             estimate)
         if quotas or budget is not None:
@@ -126,6 +135,14 @@ class Accounting:
         prompt = usage.prompt_tokens if usage else 0
         completion = usage.completion_tokens if usage else 0
         cost = self.prices.cost(target, prompt, completion, compute) if target is not None else 0.0
+        rescued = ticket.legs if ticket.legs is not None and len(ticket.legs) > 1 else None
+        if rescued is not None and usage is not None:
+            # Each target that answered part of a rescued stream is charged for its own part.
+            target = rescued[-1].target
+            cost = sum(self.prices.cost(leg.target, leg.usage.prompt_tokens, leg.usage.completion_tokens,
+                                        leg.usage.compute_seconds) for leg in rescued if leg.usage is not None)
+        if usage is not None and compute and target is not None and rescued is None:
+            self._rates.observe(str(target), compute, ticket.prompt_estimate + completion)
         if self.limiter is not None and ticket.admission is not None:
             self.limiter.settle(ticket.admission, prompt + completion, cost)
         if self.recorder is None:
@@ -141,11 +158,22 @@ class Accounting:
             prompt_tokens=prompt, completion_tokens=completion, cached_tokens=usage.cached_tokens if usage else 0,
             ttft_ms=ticket.ttft * 1000 if ticket.ttft is not None else None, compute_seconds=compute, cost=cost,
             guard=report.summary() if report and report.counts else None,
+            tools=tools_called(ticket.tools), constrained=ticket.request.constrained,
         )
         details: dict[str, object] = {"request_id": ticket.request_id, "endpoint": ticket.endpoint,
                                       "tokens": [prompt, completion]}
+        if row.tools is not None:
+            details["tools"] = row.tools  # names and counts, never arguments
+        if row.constrained:
+            details["constrained"] = True
         if decision is not None:
             details |= {"rule": decision.rule, "data_class": decision.data_class}
+            if decision.excluded:
+                details["excluded"] = {str(t): why for t, why in decision.excluded}
+        if rescued is not None:
+            details["legs"] = [{"target": str(leg.target), "outcome": leg.outcome,
+                                "tokens": [leg.usage.prompt_tokens, leg.usage.completion_tokens] if leg.usage else None}
+                               for leg in rescued]
         if target is not None:
             details |= {"target": str(target), "zone": target.zone}
         if report is not None and report.counts:
@@ -158,11 +186,36 @@ class Accounting:
         if project is None or project.retention_days <= 0 or ticket.answer is None or status != "ok":
             return None
         request = ticket.request
-        prompt = json.dumps([{"role": m.role, "content": m.content} for m in request.messages]
+        prompt = json.dumps([_retained_message(m) for m in request.messages]
                             if request.messages is not None else request.prompt)
         return Retained(ticket.request_id, project.name, ticket.at_us,
-                        ticket.at_us + project.retention_days * _DAY_US, prompt, "".join(ticket.answer))
+                        ticket.at_us + project.retention_days * _DAY_US, prompt, _retained_answer(ticket.answer))
 
     def audit(self, entry: AuditEntry) -> None:
         if self.recorder is not None:
             self.recorder.record(audit=entry)
+
+
+def _retained_message(message: ChatMessage) -> dict[str, object]:
+    out: dict[str, object] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        out["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls]
+    if message.tool_call_id is not None:
+        out["tool_call_id"] = message.tool_call_id
+    return out
+
+
+def _retained_answer(deltas: list[Delta]) -> str:
+    """The answer's text; or, when it has several choices or tool calls, each choice as JSON."""
+    if all(d.choice == 0 and not d.tool_calls for d in deltas):
+        return "".join(d.text for d in deltas)
+    choices: dict[int, tuple[list[str], dict[int, dict[str, str]]]] = {}
+    for delta in deltas:
+        text, calls = choices.setdefault(delta.choice, ([], {}))
+        text.append(delta.text)
+        for piece in delta.tool_calls:
+            call = calls.setdefault(piece.index, {"name": "", "arguments": ""})
+            call["name"] = piece.name or call["name"]
+            call["arguments"] += piece.arguments
+    return json.dumps([{"content": "".join(text), "tool_calls": [c for _, c in sorted(calls.items())]}
+                       for _, (text, calls) in sorted(choices.items())])

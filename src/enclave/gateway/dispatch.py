@@ -3,13 +3,16 @@
 Failures before the first token are invisible to the client: the next allowed target answers instead. The
 kinds of failure are treated differently: a bad request is never retried; a full engine or a too-long prompt
 moves on to the next target; connection errors, 429 and 5xx are retried in place with backoff (honouring
-Retry-After) and then failed over; a timeout is failed over at once, never retried in place.
+Retry-After) and then failed over; a timeout is failed over at once, never retried in place. After the first
+token, a broken stream is continued on the next allowed target where that can be done right
+(``enclave.gateway.rescue``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from enclave.config import ProviderConfig
@@ -22,6 +25,7 @@ from enclave.errors import (
     UpstreamFailed,
     UpstreamTimeout,
 )
+from enclave.gateway.rescue import RescuedGeneration
 from enclave.routing.breaker import CircuitBreaker
 from enclave.routing.policy import RoutingDecision
 from enclave.routing.table import Target
@@ -44,8 +48,9 @@ class Dispatcher:
         for target in engines:
             provider = providers.get(target.provider)
             circuit = provider.circuit if provider else None
-            self._breakers[target] = CircuitBreaker(circuit.failures if circuit else 5,
-                                                    circuit.cooldown if circuit else 10.0)
+            self._breakers[target] = CircuitBreaker(
+                circuit.failures if circuit else 5, circuit.cooldown if circuit else 10.0
+            )
 
     def engine(self, target: Target) -> Engine:
         return self._engines[target]
@@ -53,24 +58,55 @@ class Dispatcher:
     def engines(self) -> dict[Target, Engine]:
         return dict(self._engines)
 
-    async def call(self, decision: RoutingDecision, request: GenerationRequest,
-                   external: GenerationRequest | None = None) -> tuple[Target, Generation, list[Attempt]]:
-        """``external``, when given, is what an external target gets instead of ``request`` (pseudonymized)."""
+    async def call(
+        self, decision: RoutingDecision, request: GenerationRequest, external: GenerationRequest | None = None
+    ) -> tuple[Target, RescuedGeneration, list[Attempt]]:
+        """``external``, when given, is what an external target gets instead of ``request`` (pseudonymized).
+
+        The generation returned continues on the decision's next targets if its stream breaks after the
+        first token (see ``enclave.gateway.rescue``)."""
         attempts: list[Attempt] = []
         errors: list[EnclaveError] = []
-        for target in decision.targets:
+
+        def request_for(target: Target) -> GenerationRequest:
+            return external if external is not None and target.zone == "external" else request
+
+        answered = await self.first_answer(decision.targets, request_for, attempts, errors)
+        if answered is None:
+            raise self._failure(decision, attempts, errors)
+        target, generation = answered
+        rescue = RescuedGeneration(self, decision, request, external, target, generation, attempts)
+        return target, rescue, attempts
+
+    async def first_answer(
+        self,
+        targets: Iterable[Target],
+        request_for: Callable[[Target], GenerationRequest],
+        attempts: list[Attempt],
+        errors: list[EnclaveError],
+    ) -> tuple[Target, Generation] | None:
+        """The first of ``targets`` to produce a first token, trying each as its provider allows; ``None`` when
+        none did (each attempt and error is appended to the lists)."""
+        for target in targets:
             breaker = self._breakers[target]
             if not breaker.allow():
                 attempts.append(Attempt(target, "circuit open"))
                 continue
-            sent = external if external is not None and target.zone == "external" else request
-            generation = await self._try(target, breaker, sent, attempts, errors)
+            generation = await self._try(target, breaker, request_for(target), attempts, errors)
             if generation is not None:
-                return target, generation, attempts
-        raise self._failure(decision, attempts, errors)
+                return target, generation
+        return None
 
-    async def _try(self, target: Target, breaker: CircuitBreaker, request: GenerationRequest,
-                   attempts: list[Attempt], errors: list[EnclaveError]) -> Generation | None:
+    async def _try(
+        self,
+        target: Target,
+        breaker: CircuitBreaker,
+        request: GenerationRequest,
+        attempts: list[Attempt],
+        errors: list[EnclaveError],
+    ) -> Generation | None:
+        """One target, retried in place where the failure allows. However many tries it takes, a request
+        counts once toward the target's circuit breaker."""
         provider = self._providers.get(target.provider)
         retries = provider.retries if provider else 0
         for attempt in range(retries + 1):
@@ -83,16 +119,20 @@ class Dispatcher:
                 errors.append(exc)
                 return None
             except UpstreamFailed as exc:
-                breaker.failed(exc.message)
                 attempts.append(Attempt(target, exc.message))
                 errors.append(exc)
-                if isinstance(exc, UpstreamTimeout) or not exc.retryable or attempt == retries:
-                    return None
-                if breaker.state == "open":
-                    return None
-                delay = exc.retry_after if exc.retry_after is not None else (
-                    provider.backoff * 2**attempt * (0.5 + random.random()) if provider else 0.0)
-                if delay > _MAX_RETRY_WAIT_S:
+                delay = (
+                    exc.retry_after
+                    if exc.retry_after is not None
+                    else (provider.backoff * 2**attempt * (0.5 + random.random()) if provider else 0.0)
+                )
+                if (
+                    isinstance(exc, UpstreamTimeout)
+                    or not exc.retryable
+                    or attempt == retries
+                    or (delay > _MAX_RETRY_WAIT_S)
+                ):
+                    breaker.failed(exc.message)
                     return None
                 await asyncio.sleep(delay)
             except BaseException:

@@ -9,6 +9,7 @@ audit when the answer ends, whatever the outcome.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -21,19 +22,22 @@ from enclave.access.keys import Principal
 from enclave.access.limits import MemoryLimiter
 from enclave.access.roles import Permission
 from enclave.config import DATA_CLASSES, DataClass, LimitsConfig, PricesConfig
-from enclave.engines.base import ChatMessage, Delta, Generation, GenerationRequest, ModelInfo, Usage
-from enclave.errors import EnclaveError, GuardBlocked, PermissionDenied, StoreUnavailable, UpstreamFailed
+from enclave.engines.base import Delta, Generation, GenerationRequest, ModelInfo, ToolCallDelta, Usage
+from enclave.errors import EnclaveError, GuardBlocked, GuardLimitExceeded, PermissionDenied, StoreUnavailable
 from enclave.gateway.accounting import Accounting, Ticket
 from enclave.gateway.dispatch import Attempt, Dispatcher
+from enclave.gateway.needs import needs
 from enclave.guard.findings import GUARD_ERROR, GuardReport
 from enclave.guard.pseudonymize import Pseudonyms, StreamRestorer
 from enclave.guard.scanner import Guard
+from enclave.guard.texts import texts_of, with_texts
 from enclave.ledger.prices import PriceSheet
 from enclave.metrics import Metrics
 from enclave.routing.policy import RequestFacts, Router
 from enclave.routing.table import Route, Target
 
 Endpoint = Literal["chat", "completion"]
+_TEXT = -1  # a choice's text, among the restorers kept by (choice, tool call index)
 log = logging.getLogger(__name__)
 
 
@@ -61,7 +65,12 @@ class Answer:
         self.decision = ticket.decision
         self.report = ticket.report
         # Only an answer from an external target was written against placeholders.
-        self._restorer = StreamRestorer(pseudonyms) if pseudonyms and target.zone == "external" else None
+        self._pseudonyms = pseudonyms if pseudonyms and target.zone == "external" else None
+        # Placeholders in a JSON answer stand inside JSON strings: their values go back escaped for that.
+        self._json_text = ticket.request.response_format.type != "text"
+        self._restorers: dict[tuple[int, int], StreamRestorer] = {}  # by (choice, tool call index or _TEXT)
+        self._named: set[tuple[int, int]] = set()  # (choice, index) of the tool calls counted
+        self.choices = ticket.request.n
         self.target = target
         self.attempts = attempts
         self.model = target.model  # the model that actually answers, after any fallback
@@ -72,6 +81,9 @@ class Answer:
         self._generation = generation
         self._gateway = gateway
         self._closed = False
+        self._consumer: asyncio.Task[object] | None = None  # the task iterating, for abort to interrupt
+        self._delivering = False  # the reader holds a delta (is sending it): abort must not cancel it there
+        self._abort: EnclaveError | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -85,46 +97,115 @@ class Answer:
         }
         if self.report.counts:
             headers["x-enclave-guard"] = self.report.summary()
+        if self.decision.excluded:
+            headers["x-enclave-excluded"] = self.decision.exclusions()
         return headers
 
     async def __aiter__(self) -> AsyncIterator[Delta]:
         status = "cancelled"
         first = self._streamed
         ticket = self.ticket
+        self._consumer = asyncio.current_task()
         try:
+            if self._abort is not None:
+                raise self._abort
             async for delta in self._generation:
-                if self._restorer is not None:
-                    text = self._restorer.feed(delta.text)
-                    if delta.finish_reason is not None:
-                        text += self._restorer.flush()
-                    delta = Delta(text, delta.finish_reason, delta.usage)
-                if first and delta.text:
+                if self._pseudonyms is not None:
+                    delta = self._restore(delta)
+                if first and (delta.text or delta.tool_calls):
                     first = False
                     ticket.ttft = time.perf_counter() - ticket.started
                     self._gateway.metrics.time_to_first_token.labels(self.decision.model).observe(ticket.ttft)
+                if delta.tool_calls:
+                    self._count_calls(delta)
                 if ticket.answer is not None:
-                    ticket.answer.append(delta.text)
+                    ticket.answer.append(delta)
                 if delta.usage is not None:
                     self.usage = delta.usage
                     status = "ok"
+                self._delivering = True
                 yield delta
+                self._delivering = False
+                if self._abort is not None:
+                    raise self._abort
+        except asyncio.CancelledError:
+            if self._abort is None or self._consumer is None:
+                raise
+            # The cancellation was abort's: it becomes the abort's error, which the client sees.
+            self._consumer.uncancel()
+            status = self._abort.code or self._abort.type
+            raise self._abort from None
         except EnclaveError as exc:
+            # A target that failed mid-stream was already counted against its circuit (gateway.rescue).
             status = exc.code or exc.type
-            if isinstance(exc, UpstreamFailed):
-                self._gateway.dispatcher.record_failure(self.target, exc)
             raise
         finally:
             self._end(status)
+
+    def _count_calls(self, delta: Delta) -> None:
+        """The ledger's record of the tools called: each call once, by the name its first piece carries."""
+        for piece in delta.tool_calls:
+            key = (delta.choice, piece.index)
+            if piece.name and key not in self._named:
+                self._named.add(key)
+                self.ticket.tools[piece.name] = self.ticket.tools.get(piece.name, 0) + 1
+
+    def _restore(self, delta: Delta) -> Delta:
+        """Placeholders back to values in one delta: per choice in its text, per tool call in its arguments
+        (which arrive in fragments: a placeholder may be split across chunks)."""
+        choice = delta.choice
+        text = self._restorer(choice, _TEXT).feed(delta.text) if delta.text else ""
+        calls: list[ToolCallDelta] = []
+        for piece in delta.tool_calls:
+            if (choice, piece.index) not in self._restorers:
+                # A call begins: what the text and the calls before it held back is complete now.
+                text += self._flush(choice, _TEXT)
+                calls += self._flush_calls(choice)
+            restorer = self._restorer(choice, piece.index)
+            calls.append(dataclasses.replace(piece, arguments=restorer.feed(piece.arguments) if piece.arguments
+                                             else ""))
+        if delta.finish_reason is not None:
+            text += self._flush(choice, _TEXT)
+            calls += self._flush_calls(choice)
+        return Delta(text, delta.finish_reason, delta.usage, choice, tuple(calls), delta.logprobs)
+
+    def _restorer(self, choice: int, stream: int) -> StreamRestorer:
+        restorer = self._restorers.get((choice, stream))
+        if restorer is None:
+            assert self._pseudonyms is not None
+            in_json = stream != _TEXT or self._json_text  # tool-call arguments are always JSON
+            restorer = self._restorers[(choice, stream)] = StreamRestorer(self._pseudonyms, in_json=in_json)
+        return restorer
+
+    def _flush(self, choice: int, stream: int) -> str:
+        restorer = self._restorers.get((choice, stream))
+        return restorer.flush() if restorer is not None else ""
+
+    def _flush_calls(self, choice: int) -> list[ToolCallDelta]:
+        """What the restorers of a choice's tool calls held back, as argument fragments of those calls."""
+        held = [(index, restorer.flush()) for (c, index), restorer in self._restorers.items()
+                if c == choice and index != _TEXT]
+        return [ToolCallDelta(index, arguments=text) for index, text in held if text]
 
     def close(self) -> None:
         """End an answer that will not be read on (the client left, perhaps before its first chunk): the
         generation stops and the request is accounted as cancelled. Idempotent."""
         self._end("cancelled")
 
+    def abort(self, error: EnclaveError) -> None:
+        """End the answer early with ``error`` (the server is shutting down): its reader gets the error where
+        it waits for the next delta (a stream ends with it as an error event), and it is accounted so."""
+        if self._closed or self._abort is not None:
+            return
+        self._abort = error
+        if self._consumer is not None and not self._delivering:
+            self._consumer.cancel()  # it waits for the next delta; one being delivered checks after it
+
     def _end(self, status: str) -> None:
         if not self._closed:
             self._closed = True
             self._generation.cancel()
+            self._gateway.answers.discard(self)
             self._gateway.finish(self.ticket, status, self.usage)
 
 
@@ -139,8 +220,11 @@ class Gateway:
         self.access = access or Access(None, required=False)
         self.accounting = accounting or Accounting(PriceSheet(PricesConfig()), LimitsConfig(),
                                                    MemoryLimiter(lambda _project, _month: 0.0))
+        self.answers: set[Answer] = set()  # in flight: what a shutdown waits for, and ends at its deadline
+        # Embedded engines are labelled by model name, upstream ones by target (their models' names may clash).
         self.metrics.watch_engines(
-            lambda: [(t.model, e.stats()) for t, e in self.dispatcher.engines().items() if t.provider == "embedded"]
+            lambda: [(t.model if t.provider == "embedded" else str(t), e.stats())
+                     for t, e in self.dispatcher.engines().items()]
         )
 
     def models(self) -> list[tuple[Route, ModelInfo]]:
@@ -154,7 +238,8 @@ class Gateway:
 
     async def infer(self, call: InferenceCall) -> Answer:
         """Run the pipeline up to the first token; every error raised here comes before any output."""
-        ticket = Ticket(call.endpoint, call.model, call.request)
+        # The public name, never the client's text: a made-up name is one label and one value, not a new one each.
+        ticket = Ticket(call.endpoint, self.router.table.name_of(call.model), call.request)
         try:
             recorder = self.accounting.recorder
             if recorder is not None and recorder.backlogged:
@@ -162,12 +247,14 @@ class Gateway:
                                        "the request was not served.")
             ticket.principal = principal = await self.authorize(call.credential, Permission.INFER)
             project = principal.project
-            ticket.project = project.name if project is not None else call.project
+            # A project named in the request is heeded only without auth: with auth, a key's project is its own.
+            claimed = None if self.access.required else call.project
+            ticket.project = project.name if project is not None else claimed
             route = self.router.table.resolve(call.model)
             if project is not None and not project.allows_model(route.names):
                 raise PermissionDenied(f"Project '{project.name}' may not use model '{route.name}'.", param="model")
             await self.accounting.admit(ticket, route)
-            ticket.report = report = self.inspect(call)
+            ticket.report = report = await self.inspect(call)
             facts = self.facts(call, ticket, report)
             ticket.decision = decision = self.router.decide(facts)
             if project is not None and project.retention_days > 0:
@@ -175,18 +262,22 @@ class Gateway:
             pseudonyms, external = self.pseudonymize(call.request, report)
             target, generation, attempts = await self.dispatcher.call(decision, call.request, external)
         except EnclaveError as exc:
-            self.metrics.requests.labels(call.model, call.endpoint, exc.code or exc.type).inc()
+            self.metrics.requests.labels(ticket.model, call.endpoint, exc.code or exc.type).inc()
             self.accounting.close(ticket, exc.code or exc.type, None)
             raise
+        ticket.legs = generation.legs
         self.accounting.started(ticket, target)
         self.metrics.routed.labels(decision.model, str(target), target.zone, decision.rule).inc()
         for attempt in attempts:
             self.metrics.failovers.labels(decision.model, str(attempt.target)).inc()
-        return Answer(ticket, target, attempts, generation, self, pseudonyms if external is not None else None)
+        answer = Answer(ticket, target, attempts, generation, self, pseudonyms if external is not None else None)
+        self.answers.add(answer)
+        return answer
 
     def facts(self, call: InferenceCall, ticket: Ticket, report: GuardReport) -> RequestFacts:
         """What the policy decides on: the declared data class, raised by the project's floor and by what
-        the guard found (when the guard keeps data local, or could not inspect the request)."""
+        the guard found (when the guard keeps data local, or could not inspect the request), and what the
+        request needs of its target (tools, JSON, logprobs, n, images)."""
         project = ticket.principal.project
         declared = call.data_class or self.router.default_data_class
         classes: list[DataClass] = [declared]
@@ -197,7 +288,8 @@ class Gateway:
             classes.append(report.data_class)
         data_class = max(classes, key=DATA_CLASSES.index)
         local_only = project is not None and project.local_only
-        return RequestFacts(call.model, data_class, ticket.project, ticket.prompt_chars, local_only)
+        return RequestFacts(call.model, data_class, ticket.project, ticket.prompt_chars, local_only,
+                            needs(call.request))
 
     def finish(self, ticket: Ticket, status: str, usage: Usage | None) -> None:
         m = self.metrics
@@ -215,19 +307,24 @@ class Gateway:
         if not report.findings or self.guard is None or self.guard.config.action != "pseudonymize":
             return None, None
         pseudonyms = Pseudonyms()
-        if request.messages is not None:
-            texts = pseudonyms.apply([m.content for m in request.messages], report.findings)
-            messages = tuple(ChatMessage(m.role, t) for m, t in zip(request.messages, texts, strict=True))
-            return pseudonyms, dataclasses.replace(request, messages=messages)
-        (prompt,) = pseudonyms.apply([request.prompt or ""], report.findings)
-        return pseudonyms, dataclasses.replace(request, prompt=prompt)
+        # Findings index the request's texts (guard.texts): messages, tool-call arguments, tool definitions,
+        # the response schema and passthrough fields are all replaced, JSON staying valid JSON.
+        masked = pseudonyms.apply(texts_of(request), report.findings)
+        return pseudonyms, with_texts(request, masked)
 
-    def inspect(self, call: InferenceCall) -> GuardReport:
-        """The guard's findings; a guard that cannot decide fails closed (restricted: nothing leaves)."""
+    async def inspect(self, call: InferenceCall) -> GuardReport:
+        """The guard's findings (long texts scanned off the event loop); a guard that cannot decide fails closed
+        (restricted: nothing leaves), and so does one asked to read more than guard.max_chars: under ``block``
+        that request is refused."""
         if self.guard is None or not self.guard.config.enabled:
             return GuardReport()
         try:
-            report = self.guard.inspect(call.request)
+            report = await self.guard.inspect_async(call.request)
+        except GuardLimitExceeded as exc:
+            if self.guard.config.action == "block":
+                raise
+            log.warning("%s Treating the request as restricted.", exc.message)
+            report = GuardReport((), "restricted", {GUARD_ERROR: 1})
         except Exception:
             log.exception("the privacy guard failed; treating the request as restricted")
             report = GuardReport((), "restricted", {GUARD_ERROR: 1})
@@ -238,7 +335,16 @@ class Gateway:
                                "this server's policy blocks it.")
         return report
 
+    def abort_all(self, error: EnclaveError) -> int:
+        """End every answer in flight with ``error``; returns how many there were."""
+        answers = list(self.answers)
+        for answer in answers:
+            answer.abort(error)
+        return len(answers)
+
     async def close(self) -> None:
+        if self.guard is not None:
+            await self.guard.close()
         closed: set[int] = set()
         for engine in self.dispatcher.engines().values():
             closer = getattr(engine, "provider", engine)  # upstream engines share their provider's client

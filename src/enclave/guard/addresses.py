@@ -28,7 +28,9 @@ _TRAILING_WORDS = r"utca|u\.|út|tér|rakpart|körút|krt\.|sor|köz|ulica|nám�
 _NAME = r"[^\W\d_][\w'’.-]*"
 _NUMBER = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,5})?"
 _CORNER_STREET = r"(?:\d[\w/-]*\s+){0,2}[^\W\d_][\w'’.-]*(?:\s+(?:\d[\w/-]*|[^\W\d_][\w'’.-]*)){0,6}?"
-_UNIT = r"(?:apt\.?|apartment|suite|ste\.?|unit|flat|p\.?\s?o\.?\s?box|box|psc|dpo|fpo|apo)\s*#?\s*\d{1,6}[A-Za-z]?"
+# Possessive spaces (\s*+) around the optional "#": a long run of spaces is not split between two runs every way.
+_UNIT = (r"(?:apt\.?|apartment|suite|ste\.?|unit|flat|p\.?\s?o\.?\s?box|box|psc|dpo|fpo|apo)"
+         r"\s*+(?:#\s*+)?\d{1,6}[A-Za-z]?")
 
 _ANCHOR = re.compile(
     # "the corner of 5th Avenue and Main Street": two streets, each a few words or numbers (first: the street
@@ -43,7 +45,10 @@ _ANCHOR = re.compile(
     rf"|\b{_NUMBER}\s+(?:{_NAME}\s+){{0,3}}?{_NAME}\s+{_NUMBER}\b(?=\s*(?:\n|\\n|,|$|(?:apt|suite|unit|ste)\b))"
     rf"|\b{_UNIT}\b"
     # Where two streets meet, the second with its house number: "Caleb and Askelund 90", "Hana and R Capela 83"
-    rf"|(?P<cross>(?-i:\b[A-Z][\w'’-]+ and (?P<second>(?:[A-Z][\w'’.-]* ){{1,3}}))\d{{1,4}}[A-Za-z]?\b(?![.,/:-]?\d))"
+    # (a first street of at most 60 characters: every capital after a hyphen or apostrophe inside one long word
+    # would otherwise read on to the word's end again)
+    rf"|(?P<cross>(?-i:\b[A-Z][\w'’-]{{1,60}} and (?P<second>(?:[A-Z][\w'’.-]* ){{1,3}}))"
+    rf"\d{{1,4}}[A-Za-z]?\b(?![.,/:-]?\d))"
     # American military mail: "USNS Duncan, FPO AP 36724", "Unit 9359 Box 4025, DPO AP 22650" (USPS Pub. 28)
     rf"|(?:\b(?:USNS|USNV|USCGC|USS)\s+{_NAME}(?:[ \t]*(?:\n|\\n|,)[ \t]*|\s+))?\b[AFD]PO\s+A[AEP]\s+\d{{5}}\b",
     re.IGNORECASE,
@@ -63,8 +68,8 @@ _JOINERS = frozenset({"de", "des", "la", "le", "les", "del", "da", "di", "du", "
 # Words that announce an address, whatever form the street takes: "address: Gewerbezentrum 19", "sent to ...",
 # "lives on the north side of Dobrovského 30".
 _CUE = re.compile(
-    rf"(?i:\baddress(?: is)?\s*:?|\blives? (?:at|on)(?: the \w+ (?:side|end) of)?|\bis (?:at|on)|\blocated (?:at|on)"
-    rf"|\bsent to|\bship(?:ped)? to|\bdeliver(?:ed)? to|\bmeet me at|\bstop at)"
+    rf"(?i:\baddress(?: is)?(?:\s*:)?|\blives? (?:at|on)(?: the \w+ (?:side|end) of)?|\bis (?:at|on)"
+    rf"|\blocated (?:at|on)|\bsent to|\bship(?:ped)? to|\bdeliver(?:ed)? to|\bmeet me at|\bstop at)"
     rf"\s+(?P<address>(?:[^\W\d_][\w'’.-]*[ \t]+){{1,4}}{_NUMBER}\b)"
 )
 _LEADING = re.compile(rf"(?:{_LEADING_TYPES})\s", re.IGNORECASE)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
+from itertools import accumulate
+
+from enclave.guard.tokens import words_before
 
 Span = tuple[str, int, int]
 
@@ -29,11 +32,11 @@ def addressees(text: str, spans: list[Span]) -> Iterator[Span]:
         return  # most texts: no address, no block to read
     starts = [0, *(m.end() for m in re.finditer("\n", text))]
     lines = [(start, text.find("\n", start) % (len(text) + 1)) for start in starts]
-    covered = [(start, end) for _, start, end in spans]
+    covered = _Covered(spans)
     for start in addresses:
         row = bisect_right(starts, start) - 1
-        if text[lines[row][0]:start].strip(" \t") and not _mark_only(text[lines[row][0]:start]):
-            continue  # the address starts inside a sentence, not a block
+        if words_before(text, start):
+            continue  # the address starts inside a sentence, not a block (a quoting or list mark is no word)
         k, blank = row - 1, 0
         while k >= 0 and row - k <= _BLOCK + blank:
             body = _body(text, *lines[k])
@@ -45,7 +48,7 @@ def addressees(text: str, spans: list[Span]) -> Iterator[Span]:
                 continue
             start_k, end_k = body
             line = text[start_k:end_k]
-            if any(s <= start_k and end_k <= e for s, e in covered):
+            if covered.within(start_k, end_k):
                 k -= 1  # a name or company already found: the block goes on above it
                 continue
             if _ROLE_LINE.fullmatch(line):
@@ -57,9 +60,18 @@ def addressees(text: str, spans: list[Span]) -> Iterator[Span]:
             k -= 1
 
 
-def _mark_only(prefix: str) -> bool:
-    """A quoting or list mark before a line's text ("> ", "??? ", "}} "), not words."""
-    return not any(c.isalnum() for c in prefix)
+class _Covered:
+    """Whether one of the spans covers a stretch of text, in logarithmic time (a line is asked about for each
+    address below it; a scan of every span each time made many addresses quadratic)."""
+
+    def __init__(self, spans: list[Span]) -> None:
+        ordered = sorted((start, end) for _, start, end in spans)
+        self._starts = [start for start, _ in ordered]
+        self._reach = list(accumulate((end for _, end in ordered), max))  # the furthest end of spans so far
+
+    def within(self, start: int, end: int) -> bool:
+        k = bisect_right(self._starts, start)
+        return k > 0 and self._reach[k - 1] >= end
 
 
 def _body(text: str, start: int, end: int) -> tuple[int, int] | None:

@@ -6,7 +6,7 @@ before one.
 from __future__ import annotations
 
 from enclave.guard.name_words import FUNCTION_WORDS, LEGAL_SUFFIXES
-from enclave.guard.tokens import Token
+from enclave.guard.tokens import Token, words_before
 
 # Legal forms that are no English word in lower case either ("the company", "a day spa" are).
 LOWER_CASE_FORMS = frozenset({"plc", "ltd", "inc", "llc", "llp", "gmbh", "corp"})
@@ -18,16 +18,25 @@ def parenthesised_before_suffix(text: str, tokens: list[Token], j: int) -> bool:
             and text[tokens[j].end:tokens[j + 1].start] == ") ")
 
 
-def standalone(text: str, run: list[Token]) -> bool:
-    """Whether the run fills a line of a block of lines, marks and punctuation aside, or follows a colon."""
-    before = text[text.rfind("\n", 0, run[0].start) + 1:run[0].start]
-    if before.rstrip().endswith(":"):
+def standalone(text: str, start: int, ends_line: bool) -> bool:
+    """Whether the run of words starting at ``start`` fills a line of a block of lines, marks and punctuation
+    aside, or follows a colon; ``ends_line`` is what ``line_ends_after`` says of the run's end."""
+    k = start - 1
+    while k >= 0 and text[k] != "\n" and text[k].isspace():
+        k -= 1
+    if k >= 0 and text[k] == ":":
         return True
-    line_end = text.find("\n", run[-1].end)
-    if line_end < 0 and "\n" not in text:
-        return False  # a text of one line is a sentence or a heading
-    after = text[run[-1].end:line_end if line_end >= 0 else len(text)]
-    return not any(c.isalnum() for c in before + after)
+    return ends_line and not words_before(text, start)
+
+
+def line_ends_after(text: str, end: int, multiline: bool) -> bool:
+    """Whether only marks and punctuation follow ``end`` up to the end of its line (or of the text, in a text of
+    several lines: a text of one line is a sentence or a heading). Read once per run of words, not once for each
+    company in it."""
+    k = end
+    while k < len(text) and text[k] != "\n" and not text[k].isalnum():
+        k += 1
+    return text[k] == "\n" if k < len(text) else multiline
 
 
 def after_opening(run: list[Token], kinds: list[str]) -> list[Token]:

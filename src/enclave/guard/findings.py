@@ -29,7 +29,7 @@ class Finding:
     entity_type: str
     start: int
     end: int
-    message: int = 0  # which message (or 0 for a plain prompt)
+    message: int = 0  # which text of the request: the message's index, or later texts (see guard.texts)
 
     def overlaps(self, other: Finding) -> bool:
         return self.message == other.message and self.start < other.end and other.start < self.end

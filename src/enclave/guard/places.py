@@ -22,11 +22,13 @@ def multi_word_place(lexicon: Lexicon, run: list[Token]) -> tuple[str, int, int]
     named for its people ("Czech Republic"), after any function words ("In", "The")."""
     words = [t.lower for t in run]
     # Function words opening the run are not part of the place: "In Czech Republic", "To United Kingdom".
-    while len(words) > 2 and (words[0] in FUNCTION_WORDS or words[0] in PLACE_CUES):
-        run, words = run[1:], words[1:]
-    if (2 <= len(words) <= lexicon.longest_place and " ".join(words) in lexicon.places) or (
-            len(words) == 2 and words[0] in NATIONALITIES and words[1] in _STATES):
-        return "LOCATION", run[0].start, run[-1].end
+    k = 0
+    while len(words) - k > 2 and (words[k] in FUNCTION_WORDS or words[k] in PLACE_CUES):
+        k += 1
+    count = len(words) - k
+    if (2 <= count <= lexicon.longest_place and " ".join(words[k:]) in lexicon.places) or (
+            count == 2 and words[k] in NATIONALITIES and words[k + 1] in _STATES):
+        return "LOCATION", run[k].start, run[-1].end
     return None
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from itertools import accumulate
 
 from enclave.guard.companies import (
     LOWER_CASE_FORMS,
     after_opening,
+    line_ends_after,
     lower_case_company,
     parenthesised_before_suffix,
     standalone,
@@ -49,7 +51,7 @@ from enclave.guard.name_words import (
     UNIT_WORDS,
 )
 from enclave.guard.places import multi_word_place, qualified
-from enclave.guard.tokens import Token, tokenize
+from enclave.guard.tokens import Token, tokenize, words_before
 
 # What separates the names of a list: "Lewis, Ashley, Austin and Tracey".
 _LIST_GAPS = frozenset({", ", " and ", ", and ", " & ", " or ", ", or "})
@@ -67,6 +69,7 @@ class ProperNouns:
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         tokens = tokenize(text)
+        multiline = "\n" in text
         spans: list[tuple[str, int, int]] = []
         i = 0
         while i < len(tokens):
@@ -76,7 +79,7 @@ class ProperNouns:
                 i += 1
                 continue
             j = self._run_end(text, tokens, i)
-            spans.extend(self._judge(text, tokens, i, j))
+            spans.extend(self._judge(text, tokens, i, j, multiline))
             i = j
         yield from (qualified(text, span) for span in spans)
         yield from self._mentions(text, tokens, spans)
@@ -194,8 +197,7 @@ class ProperNouns:
         "subject", a sentence's one first word before a verb whose subject is a person ("Peter had given ...") or
         before a comma."""
         first, last = tokens[i], tokens[j - 1]
-        line = text[text.rfind("\n", 0, first.start) + 1:first.start]
-        if j - i <= 3 and text.startswith(":", last.end) and not any(c.isalnum() for c in line):
+        if j - i <= 3 and text.startswith(":", last.end) and not words_before(text, first.start):
             return "label"
         k = i - 1
         if k > 0 and tokens[k].lower in ("is", "was"):
@@ -227,12 +229,6 @@ class ProperNouns:
         return kind
 
     @staticmethod
-    def _determined(tokens: list[Token], i: int, k: int) -> bool:
-        """Whether an article or possessive comes before token k, in its run (from i) or right before the run:
-        "the Princess Royal"."""
-        return any(t.lower in DETERMINERS for t in tokens[max(i - 1, 0):k])
-
-    @staticmethod
     def _plain(token: Token) -> bool:
         """A capitalised ordinary word inside a sentence: not its first word, a title, a month, an acronym or the
         pronoun I ("I'm", always capitalised)."""
@@ -248,48 +244,63 @@ class ProperNouns:
             word in FUNCTION_WORDS or word in TITLES or word in CALENDAR or word in UNIT_WORDS
             or word in NATIONALITIES or word in LEGAL_SUFFIXES)
 
-    def _judge(self, text: str, tokens: list[Token], i: int, j: int) -> Iterator[tuple[str, int, int]]:
-        run = tokens[i:j]
-        kinds = [self._kind(t) if t.capital else "particle" for t in run]
+    def _judge(self, text: str, tokens: list[Token], i: int, j: int,
+               multiline: bool) -> Iterator[tuple[str, int, int]]:
+        """The spans of the run tokens[i:j]. A run of several companies ("Acme S.A. and Initech Ltd") is read one
+        company at a time, each time as a run of its own from the next company's first word to the run's end;
+        what every reading shares is worked out once, so a run of many companies is read in linear time."""
+        run = _Run(self, tokens, i, j)
+        ends_line = line_ends_after(text, tokens[j - 1].end, multiline)
+        start: int | None = i
+        while start is not None:
+            start = yield from self._judge_from(text, tokens, start, run, ends_line)
+
+    def _judge_from(self, text: str, tokens: list[Token], i: int, facts: _Run,
+                    ends_line: bool) -> Generator[tuple[str, int, int], None, int | None]:
+        """The spans of the run from token i to its end; where the words after a company are to be read as a run
+        of their own, the index of their first word."""
+        j = facts.end
+        cue = self._cue(text, tokens, i, j)
         # Capitalised dictionary words inside the sentence: none in a name, several in a heading ("How To Grant
         # Access") or a product ("Summer Sale"), where capitals say nothing about names.
-        title_case = sum(1 for k, t in zip(kinds, run, strict=True) if k == "none" and self._plain(t))
-        kinds = [("strong" if title_case == 0 and not self._determined(tokens, i, i + k) else "weak")
-                 if kind == "given" else kind for k, kind in enumerate(kinds)]
-        if (cue := self._cue(text, tokens, i, j)) is not None:
-            kinds = [self._cued(t, kind, cue) for t, kind in zip(run, kinds, strict=True)]
-        if j - i == 1 and kinds[0] == "weak" and run[0].sentence_start and j < len(tokens) \
-                and tokens[j].lower in PLACE_NOUNS and text[run[0].end:tokens[j].start] == " ":
-            yield "LOCATION", run[0].start, run[0].end  # "Lovenjoel bridge"
-            return
+        title_case = facts.title_case(i)
+
+        def kind(k: int) -> str:
+            return facts.kind(i, k, cue)
+
+        if j - i == 1 and kind(0) == "weak" and tokens[i].sentence_start and j < len(tokens) \
+                and tokens[j].lower in PLACE_NOUNS and text[tokens[i].end:tokens[j].start] == " ":
+            yield "LOCATION", tokens[i].start, tokens[i].end  # "Lovenjoel bridge"
+            return None
         # A run alone on its line (a letterhead, an address block) or opening a list after a colon is a name
         # from its first word: no sentence opens there.
-        whole = standalone(text, run)
-        legal = next((k for k, t in enumerate(run) if t.bare in LEGAL_SUFFIXES and k > 0), None)
+        whole = standalone(text, tokens[i].start, ends_line)
+        legal = next((k for k in range(1, j - i) if tokens[i + k].bare in LEGAL_SUFFIXES), None)
         if legal is not None:
-            while legal + 1 < len(run) and run[legal + 1].bare in LEGAL_SUFFIXES:
+            while i + legal + 1 < j and tokens[i + legal + 1].bare in LEGAL_SUFFIXES:
                 legal += 1  # "Co. Ltd.", "Mfg. Co."
-            while legal + 1 < len(run) and run[legal + 1].lower in LISTING_WORDS:
-                legal += 1 + (legal + 2 < len(run) and len(run[legal + 2].lower) == 1)  # "Class A"
+            while i + legal + 1 < j and tokens[i + legal + 1].lower in LISTING_WORDS:
+                legal += 1 + (i + legal + 2 < j and len(tokens[i + legal + 2].lower) == 1)  # "Class A"
             # "Compare Acme S.A.": an ordinary word opening a sentence is not part of the name; an article
             # ("The Kroger Co.") or an acronym ("SKM Egg Products Ltd") is, and so is every word when the company
             # is the sentence's subject ("Vine Energy Inc. is ...").
             after = i + legal + 1
             subject = after < len(tokens) and tokens[after].lower in PERSON_VERBS
-            first = run.index(after_opening(run[:legal], kinds[:legal])[0]) \
+            company = tokens[i:after]
+            first = company.index(after_opening(company[:legal], [kind(k) for k in range(legal)])[0]) \
                 if legal > 1 and not subject and not whole else 0
             # "Thaís Correia of Marine Products Corporation": a person of a company is two names.
-            of = next((k for k in range(first + 1, legal) if run[k].lower == "of"), None)
-            if of is not None and kinds[of - 1] == "strong":
-                yield "PERSON", run[first].start, run[of - 1].end
+            of = next((k for k in range(first + 1, legal) if company[k].lower == "of"), None)
+            if of is not None and kind(of - 1) == "strong":
+                yield "PERSON", company[first].start, company[of - 1].end
                 first = of + 1
-            yield "ORGANIZATION", run[first].start, run[legal].end
+            yield "ORGANIZATION", company[first].start, company[legal].end
             rest = after  # "Acme S.A. and Initech Ltd": the run goes on after the first company
             while rest < j and not tokens[rest].capital:
                 rest += 1
-            if rest < j:
-                yield from self._judge(text, tokens, rest, j)
-            return
+            return rest if rest < j else None
+        run = tokens[i:j]
+        kinds = [kind(k) for k in range(j - i)]
         if (place := multi_word_place(self._lex, run)) is not None:
             yield place
             return
@@ -343,7 +354,7 @@ class ProperNouns:
         ordinary_pair = len(names) >= 2 and names[0].lower in self._lex.words and names[-1].lower in self._lex.words
         paired = (len(names) >= 2 and names[0].lower in self._lex.given_names and names[-1].lower in self._lex.surnames
                   and not (ordinary_pair and (names[0].sentence_start or title_case > 0
-                                              or self._determined(tokens, i, i + lo))))
+                                              or facts.determined(i, i + lo))))
         # A word no list knows, before a surname: a given name from elsewhere ("Teodor Aune", "Frederikke Toft").
         paired = paired or (len(names) == 2 and not names[0].upper and names[1].lower in self._lex.surnames
                             and not self._lex.ordinary(names[0].lower)
@@ -393,3 +404,41 @@ class ProperNouns:
             if not nxt.capital and nxt.lower in lex.surnames and nxt.lower not in lex.words:
                 return "PERSON", tokens[i].start, nxt.end
         return None
+
+
+class _Run:
+    """What every reading of one run of capitalised words shares (see ProperNouns._judge): each word's kind by
+    itself, the capitalised dictionary words from each word to the run's end, and the articles before each."""
+
+    def __init__(self, nouns: ProperNouns, tokens: list[Token], i: int, j: int) -> None:
+        self.end = j
+        self._nouns = nouns
+        self._tokens = tokens
+        self._i = i
+        self._base = [nouns._kind(t) if t.capital else "particle" for t in tokens[i:j]]
+        self._title_case = [0] * (j - i + 1)
+        for k in range(j - i - 1, -1, -1):
+            plain = self._base[k] == "none" and nouns._plain(tokens[i + k])
+            self._title_case[k] = self._title_case[k + 1] + plain
+        # Articles and possessives among the tokens from the one before the run: how many before each.
+        self._from = max(i - 1, 0)
+        self._determiners = [0, *accumulate(t.lower in DETERMINERS for t in tokens[self._from:j])]
+
+    def title_case(self, start: int) -> int:
+        """Capitalised dictionary words from token ``start`` to the run's end."""
+        return self._title_case[start - self._i]
+
+    def determined(self, start: int, k: int) -> bool:
+        """Whether an article or possessive comes before token k, in its run read from ``start`` or right before
+        it: "the Princess Royal"."""
+        return self._determiners[k - self._from] > self._determiners[max(start - 1, 0) - self._from]
+
+    def kind(self, start: int, k: int, cue: str | None) -> str:
+        """The kind of the k-th word of the run read from token ``start`` (see ProperNouns._kind), after what the
+        run as a whole and the words around it say."""
+        kind = self._base[start - self._i + k]
+        if kind == "given":
+            kind = "strong" if self.title_case(start) == 0 and not self.determined(start, start + k) else "weak"
+        if cue is not None:
+            kind = self._nouns._cued(self._tokens[start + k], kind, cue)
+        return kind

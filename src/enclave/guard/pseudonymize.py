@@ -6,7 +6,9 @@ beginning of a placeholder, so tokens keep flowing and a placeholder split acros
 
 from __future__ import annotations
 
+import json
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 
 from enclave.guard.findings import Finding
@@ -32,18 +34,34 @@ class Pseudonyms:
 
     def apply(self, texts: Sequence[str], findings: Sequence[Finding]) -> list[str]:
         """Each text with its findings replaced (findings carry the index of the text they belong to)."""
+        by_text: dict[int, list[Finding]] = defaultdict(list)
+        for finding in findings:
+            by_text[finding.message].append(finding)
         out = list(texts)
-        for index, text in enumerate(texts):
-            mine = sorted((f for f in findings if f.message == index), key=lambda f: f.start)
+        for index, mine in by_text.items():
+            text = texts[index]
             parts, cursor = [], 0
-            for f in mine:
-                parts += [text[cursor:f.start], self.placeholder(f.entity_type, text[f.start:f.end])]
+            for f in sorted(mine, key=lambda f: f.start):
+                parts += [text[cursor : f.start], self.placeholder(f.entity_type, text[f.start : f.end])]
                 cursor = f.end
             out[index] = "".join(parts) + text[cursor:]
         return out
 
-    def restore(self, text: str) -> str:
-        return self._placeholder.sub(lambda m: self.originals.get(m.group(0), m.group(0)), text)
+    def restore(self, text: str, *, in_json: bool = False) -> str:
+        """``text`` with our placeholders replaced by their values. ``in_json``: the text is JSON (tool-call
+        arguments, a JSON answer) whose placeholders stand inside strings, so the values are escaped for that
+        (an address's line break must not end up raw inside a JSON string)."""
+        originals = self.originals
+        if in_json:
+            return self._placeholder.sub(
+                lambda m: (
+                    json.dumps(originals[m.group(0)], ensure_ascii=False)[1:-1]
+                    if m.group(0) in originals
+                    else m.group(0)
+                ),
+                text,
+            )
+        return self._placeholder.sub(lambda m: originals.get(m.group(0), m.group(0)), text)
 
     @property
     def longest(self) -> int:
@@ -51,10 +69,13 @@ class Pseudonyms:
 
 
 class StreamRestorer:
-    """Feed answer chunks in order; get back text with placeholders replaced by the original values."""
+    """Feed answer chunks in order; get back text with placeholders replaced by the original values.
 
-    def __init__(self, pseudonyms: Pseudonyms) -> None:
+    One restorer per stream of text: a choice's content, or one tool call's arguments (``in_json``)."""
+
+    def __init__(self, pseudonyms: Pseudonyms, *, in_json: bool = False) -> None:
         self._pseudonyms = pseudonyms
+        self._in_json = in_json
         self._held = ""
 
     def feed(self, chunk: str) -> str:
@@ -66,8 +87,8 @@ class StreamRestorer:
             text = text[:start]
         else:
             self._held = ""
-        return self._pseudonyms.restore(text)
+        return self._pseudonyms.restore(text, in_json=self._in_json)
 
     def flush(self) -> str:
         held, self._held = self._held, ""
-        return self._pseudonyms.restore(held)
+        return self._pseudonyms.restore(held, in_json=self._in_json)

@@ -1,14 +1,17 @@
-"""Recognizers for structured identifiers: a pattern finds candidates, a validator keeps the real ones.
+r"""Recognizers for structured identifiers: a pattern finds candidates, a validator keeps the real ones.
 
 Checksums and numbering rules come from python-stdnum and Google's phonenumbers, not hand-written code, so a
 16-digit order number that fails Luhn is not a card and 000-12-3456 is not an SSN. Every pattern is compiled
-once, at import.
+once, at import, and reads a text in time linear in its length: where two runs of spaces meet around an optional
+colon ("MRN : X"), the runs are possessive (``\s*+``), or a long run of spaces would be split between them every
+way there is before the pattern gave up.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import string
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -16,6 +19,8 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.gb import nhs
 from stdnum.us import ssn
+
+from enclave.guard.credentials import Secret
 
 
 class Recognizer(Protocol):
@@ -74,7 +79,7 @@ class Iban:
 class UsSsn:
     # Formatted numbers anywhere; a bare nine-digit number only right after "SSN" or "social security".
     _pattern = re.compile(
-        r"\b\d{3}([- ])\d{2}\1\d{4}\b|(?i:\b(?:ssn|social security(?: number| no\.?)?)\s*[:#]?\s*)(\d{9})\b"
+        r"\b\d{3}([- ])\d{2}\1\d{4}\b|(?i:\b(?:ssn|social security(?: number| no\.?)?)\s*+(?:[:#]\s*+)?)(\d{9})\b"
     )
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
@@ -85,7 +90,7 @@ class UsSsn:
 
 
 class UkNhsNumber:
-    _pattern = re.compile(r"(?i:\bnhs(?: number| no\.?)?\s*[:#]?\s*)(\d{3} ?\d{3} ?\d{4})\b")
+    _pattern = re.compile(r"(?i:\bnhs(?: number| no\.?)?\s*+(?:[:#]\s*+)?)(\d{3} ?\d{3} ?\d{4})\b")
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         for m in self._pattern.finditer(text):
@@ -95,11 +100,22 @@ class UkNhsNumber:
 
 class Email:
     _pattern = re.compile(r"\b[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}\b")
+    _local = string.ascii_letters + string.digits + "._%+-"
+    _boundary = re.compile(r"\b")
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
-        if "@" in text:
-            for m in self._pattern.finditer(text):
+        # Read from each "@" back: the pattern alone would read a local part again from every word boundary in
+        # it ("a.b.c.d..."), though every start in one run of local-part characters reaches the same "@" and
+        # fails or succeeds there alike; the run's first start decides, as the pattern's leftmost match would.
+        pos = 0  # where the previous address ended, or past the previous "@"
+        while (at := text.find("@", pos)) >= 0:
+            before = text[pos:at]
+            run = at - (len(before) - len(before.rstrip(self._local)))
+            start = self._boundary.search(text, run, at)
+            m = self._pattern.match(text, start.start()) if start is not None and start.start() < at else None
+            if m is not None:
                 yield "EMAIL_ADDRESS", m.start(), m.end()
+            pos = at + 1 if m is None else m.end()
 
 
 class Phone:
@@ -117,7 +133,7 @@ class Phone:
     # beside a word that says phone: "call 412 8721", "Phone: 355 4292", "34 76 31 office".
     _short_before = re.compile(r"(?i:\b(?:phone|tel|mobile|cell|fax|desk|call(?: me)?|reach me|text me|sms|whatsapp"
                                r"|messages? to|(?:my|your) registered)(?: (?:on|at))?(?: number)?\s*[:#]?\s*)$")
-    _short_after = re.compile(r"(?i:\s*[-(]?\s*(?:office|mobile|cell|fax|phone|tel|home|work)\b)")
+    _short_after = re.compile(r"(?i:\s*+(?:[-(]\s*+)?(?:office|mobile|cell|fax|phone|tel|home|work)\b)")
     _fictional = re.compile(r"555[ .-]01\d\d")  # NANP reserves 555-0100 to 555-0199 for films and examples
     _grouped = re.compile(r"\d{2,4}(?:[ .-]\d{2,4}){1,2}")
 
@@ -161,26 +177,6 @@ class IpAddress:
                 if self._version.search(text, max(0, m.start() - 12), m.start()):
                     continue
                 yield "IP_ADDRESS", m.start(), m.end()
-
-
-class Secret:
-    """API keys and tokens by their issuers' published formats, private keys, and key=value assignments."""
-
-    _pattern = re.compile(
-        r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"  # OpenAI, Anthropic
-        r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key id
-        r"|\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}"  # GitHub
-        r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"  # Slack
-        r"|\bAIza[0-9A-Za-z_-]{35}"  # Google API key
-        r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # JWT
-        r"|-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z]+ )?PRIVATE KEY-----"
-        r"|(?i:\b(?:api[_-]?key|secret|token|password|passwd)\b\s*[:=]\s*)([^\s\"',;]{8,})"
-    )
-
-    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
-        for m in self._pattern.finditer(text):
-            start, end = (m.start(1), m.end(1)) if m.group(1) else (m.start(), m.end())
-            yield "SECRET", start, end
 
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
@@ -227,7 +223,7 @@ class FullDate:
 
 class MedicalRecordNumber:
     _pattern = re.compile(
-        r"(?i:\b(?:mrn|medical record(?: number| no\.?| #)?|patient id)\b\s*[:#]?\s*)([A-Z0-9][A-Z0-9-]{4,19})\b"
+        r"(?i:\b(?:mrn|medical record(?: number| no\.?| #)?|patient id)\b\s*+(?:[:#]\s*+)?)([A-Z0-9][A-Z0-9-]{4,19})\b"
     )
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 
 from enclave.config import DataClass, GuardConfig
 from enclave.engines.base import GenerationRequest
+from enclave.errors import GuardLimitExceeded
 from enclave.guard import entities
 from enclave.guard.findings import DEFAULT_CLASSES, Finding, GuardReport
+from enclave.guard.pool import ScanPool
 from enclave.guard.recognizers import Custom, FullDate, Recognizer, builtin
+from enclave.guard.texts import texts_of
 
 DENY_TERM = "DENY_TERM"
 
 
 class Guard:
-    """Stateless after construction and safe to share: per-request state lives in the report it returns."""
+    """Stateless after construction and safe to share, between requests and threads: per-request state lives in
+    the report it returns."""
 
     def __init__(self, config: GuardConfig) -> None:
         self.config = config
+        self._pool = ScanPool(config)  # no process starts before the first long scan
         self._recognizers: list[Recognizer] = builtin()
         if config.dates == "all":
             self._recognizers.append(FullDate())
@@ -42,47 +46,73 @@ class Guard:
         # is part of that token, not a second finding); what only the shorter claimed stays found, as the
         # shorter's type ("Keijo Salmela" of "Keijo Salmela of NEXT FUNDS", when a fund's name is the longer).
         candidates.sort(key=lambda f: (f.start - f.end, f.start))
-        kept: list[Finding] = []  # disjoint, by start
-        starts: list[int] = []
+        # Which characters a kept finding covers: each candidate reads only its own stretch of it, so resolving
+        # overlaps costs the candidates' total length, however many findings a long text has.
+        taken = bytearray(len(text))
+        kept: list[Finding] = []
         for finding in candidates:
-            for piece in self._uncovered(text, finding, kept, starts):
-                at = bisect_left(starts, piece.start)
-                kept.insert(at, piece)
-                starts.insert(at, piece.start)
+            for start, end in self._uncovered(text, finding.start, finding.end, taken):
+                taken[start:end] = b"\x01" * (end - start)
+                kept.append(Finding(finding.entity_type, start, end, message))
+        kept.sort(key=lambda f: f.start)
         return kept
 
     @staticmethod
-    def _uncovered(text: str, finding: Finding, kept: list[Finding], starts: list[int]) -> list[Finding]:
-        """The parts of a finding that no kept finding covers, trimmed to letters and digits at both ends."""
-        at = bisect_left(starts, finding.start)
-        if at > 0 and kept[at - 1].overlaps(finding):
-            at -= 1
-        pieces, cursor = [], finding.start
-        while at < len(kept) and kept[at].start < finding.end:
-            pieces.append((cursor, kept[at].start))
-            cursor = max(cursor, kept[at].end)
-            at += 1
-        if not pieces:
-            return [finding]  # overlaps nothing
-        pieces.append((cursor, finding.end))
-        out = []
-        for start, end in pieces:
-            while start < end and not text[start].isalnum():
-                start += 1
-            while end > start and not text[end - 1].isalnum():
-                end -= 1
-            words = text[start:end].rsplit(" ", 1)
+    def _uncovered(text: str, start: int, end: int, taken: bytearray) -> list[tuple[int, int]]:
+        """The parts of text[start:end] that no kept finding covers, trimmed to letters and digits at both ends;
+        the whole of it, as found, when it overlaps none."""
+        if taken.find(1, start, end) < 0:
+            return [(start, end)]
+        out, cursor = [], start
+        while cursor < end:
+            stop = taken.find(1, cursor, end)
+            stop = end if stop < 0 else stop
+            lo, hi = cursor, stop
+            while lo < hi and not text[lo].isalnum():
+                lo += 1
+            while hi > lo and not text[hi - 1].isalnum():
+                hi -= 1
+            words = text[lo:hi].rsplit(" ", 1)
             if len(words) == 2 and words[1].isalpha() and words[1].islower():
-                end -= len(words[1]) + 1  # "Keijo Salmela of": the joining word belonged to the longer claim
-            if end - start >= 2:
-                out.append(Finding(finding.entity_type, start, end, finding.message))
+                hi -= len(words[1]) + 1  # "Keijo Salmela of": the joining word belonged to the longer claim
+            if hi - lo >= 2:
+                out.append((lo, hi))
+            free = taken.find(0, stop, end)
+            cursor = end if free < 0 else free
         return out
 
     def scan(self, texts: list[str]) -> GuardReport:
+        """The findings in texts of one request, or GuardLimitExceeded when they hold more than guard.max_chars
+        characters together (the work one request may ask of the guard)."""
+        self._check(sum(map(len, texts)))
         findings = [f for i, text in enumerate(texts) for f in self.find(text, i)]
         return GuardReport.of(findings, self.classes)
 
+    def _check(self, size: int) -> None:
+        if size > self.config.max_chars:
+            raise GuardLimitExceeded(f"The request holds {size} characters of text; the privacy guard reads at "
+                                     f"most {self.config.max_chars} (guard.max_chars).")
+
+    async def scan_async(self, texts: list[str]) -> GuardReport:
+        """``scan``, without holding up the event loop: texts of more than guard.inline_chars characters in all
+        are read by one of the guard's worker processes (``enclave.guard.pool``) while the loop serves every
+        other request, shorter ones right here (the trip to a worker would cost more than their scan).
+        GuardFailed if a worker could not read them."""
+        if (size := sum(map(len, texts))) <= self.config.inline_chars:
+            return self.scan(texts)
+        self._check(size)
+        return GuardReport.of(await self._pool.scan(texts), self.classes)
+
     def inspect(self, request: GenerationRequest) -> GuardReport:
-        """Every message's content: system, user, assistant and tool alike."""
-        texts = [m.content for m in request.messages] if request.messages is not None else [request.prompt or ""]
-        return self.scan(texts)
+        """Every text the request carries (``guard.texts``): each message's content (system, user, assistant
+        and tool results alike), tool-call arguments, tool definitions, the response schema and passthrough
+        fields; a finding in any of them counts as one in a user message would."""
+        return self.scan(texts_of(request))
+
+    async def inspect_async(self, request: GenerationRequest) -> GuardReport:
+        """``inspect``, off the event loop for long texts (see ``scan_async``)."""
+        return await self.scan_async(texts_of(request))
+
+    async def close(self) -> None:
+        """Stop the worker processes, if any started."""
+        await self._pool.close()

@@ -39,6 +39,7 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     """The words of a text, each with what the tagger asks of it."""
     out: list[Token] = []
+    letters: list[str] = []  # of the dotted abbreviation being read, joined once it ends (not letter by letter)
     for m in _WORD.finditer(text):
         word, end = m.group(), m.end()
         dotted = text[end:end + 1] == "."
@@ -50,8 +51,12 @@ def tokenize(text: str) -> list[Token]:
         if initial and dotted and out and out[-1].initial and out[-1].end == m.start():
             # "S.A.", "N.V.", "L.L.C.": one dotted abbreviation, read as its letters ("sa") like the legal
             # suffix it spells.
-            out[-1].end, out[-1].lower, out[-1].upper = end, out[-1].lower + word.lower(), True
+            letters += [word.lower()] if letters else [out[-1].lower, word.lower()]
+            out[-1].end, out[-1].upper = end, True
             continue
+        if letters:
+            out[-1].lower = "".join(letters)
+            letters.clear()
         last = m.start() - 1  # the last character before the word that is not a space
         while last >= 0 and text[last] in " \t":
             last -= 1
@@ -62,5 +67,17 @@ def tokenize(text: str) -> list[Token]:
                           len(word) > 1 and word.isupper(), initial,
                           last < 0 or (text[last] in _SENTENCE_END and not abbreviated), not word.isascii(),
                           _CAMEL.search(word) is not None and not _NAME_PREFIX.match(word)))
+    if letters:
+        out[-1].lower = "".join(letters)
     return out
 
+
+
+def words_before(text: str, pos: int) -> bool:
+    """Whether letters or digits stand between the start of the line and ``pos`` (not only marks, punctuation or
+    spaces: "> ", "}} ", "1. "). Read back from ``pos`` to the nearest, never to the line's start: each word of a
+    long line may ask."""
+    k = pos - 1
+    while k >= 0 and text[k] != "\n" and not text[k].isalnum():
+        k -= 1
+    return k >= 0 and text[k] != "\n"

@@ -27,9 +27,14 @@ class PriceSheet:
             return hourly * busy_seconds / 3600
         return 0.0
 
-    def estimate(self, target: Target, prompt_tokens: int, max_tokens: int | None) -> float:
-        """An upper-bound guess before the call, reserved against the budget and settled after."""
+    def estimate(self, target: Target, prompt_tokens: int, completion_tokens: int, seconds_per_token: float) -> float:
+        """An upper-bound guess before the call, reserved against the budget and settled after: per-token prices,
+        or the hourly cost of the busy time so many tokens take at ``seconds_per_token`` (measured, see
+        ``BusyRates``)."""
         price = self._tokens.get(str(target))
-        if price is None:
-            return 0.0
-        return (prompt_tokens * price.input + (max_tokens or 1024) * price.output) / 1e6
+        if price is not None:
+            return (prompt_tokens * price.input + completion_tokens * price.output) / 1e6
+        hourly = self._hourly.get(target.provider)
+        if hourly is not None:
+            return hourly * seconds_per_token * (prompt_tokens + completion_tokens) / 3600
+        return 0.0

@@ -34,10 +34,37 @@ class UsageRecord:
     compute_seconds: float | None = None
     cost: float = 0.0
     guard: str | None = None
+    tools: str | None = None  # see tools_called: names and counts, never arguments
+    constrained: bool = False  # the answer's shape was enforced (a JSON response format or a forced tool call)
 
     def row(self) -> dict[str, Any]:
         day = time.strftime("%Y-%m-%d", time.gmtime(self.at_us / 1e6))
         return {**dataclasses.asdict(self), "day": day, "month": day[:7]}
+
+
+# The usage.tools column's width. Function names are at most 64 characters, and an answer can call many
+# tools: what does not fit is counted, not listed.
+TOOLS_LENGTH = 1024
+_NAME_LENGTH = 64
+_ROOM_FOR_REST = 24  # ", +NNNNNNNNNN more"
+
+
+def tools_called(counts: dict[str, int]) -> str | None:
+    """"name=count" for each tool called, by name, within TOOLS_LENGTH characters ("get_weather=2, search=1");
+    names past the bound are summed up as "+N more"."""
+    if not counts:
+        return None
+    parts = [f"{name[:_NAME_LENGTH]}={n}" for name, n in sorted(counts.items())]
+    kept: list[str] = []
+    used = 0
+    for part in parts:
+        used += len(part) + 2
+        if used > TOOLS_LENGTH - _ROOM_FOR_REST:
+            break
+        kept.append(part)
+    if len(kept) < len(parts):
+        kept.append(f"+{len(parts) - len(kept)} more")
+    return ", ".join(kept)
 
 
 @dataclass(frozen=True, slots=True)

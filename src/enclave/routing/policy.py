@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from enclave.config import NEVER_EXTERNAL, DataClass, PolicyConfig, RuleConfig, Settings
-from enclave.errors import PolicyDenied
+from enclave.errors import InvalidRequest, PolicyDenied
+from enclave.routing.capabilities import FIELDS, Capability, ordered
 from enclave.routing.table import Route, RouteTable, Target
 
 
@@ -21,6 +22,7 @@ class RequestFacts:
     project: str | None = None
     prompt_chars: int = 0
     local_only: bool = False  # the caller's project allows no external zone
+    needs: frozenset[Capability] = frozenset()  # what the request asks of its target (tools, n > 1, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,11 @@ class RoutingDecision:
     reason: str
     targets: tuple[Target, ...]  # allowed, in the order to try them
     excluded: tuple[tuple[Target, str], ...] = field(default=())
+
+    def exclusions(self) -> str:
+        """The excluded targets and why, on one line of printable ASCII (a response header's value)."""
+        line = "; ".join(f"{target}: {why}" for target, why in self.excluded)
+        return "".join(c if " " <= c <= "~" else "?" for c in line)
 
 
 DEFAULT_RULE = "default"
@@ -84,7 +91,33 @@ class Router:
                 f"Policy rule '{name}' allows only local targets for this request ({reason}), and model "
                 f"'{route.name}' has none."
             )
+        if facts.needs:
+            targets = _capable(route, facts.needs, targets, excluded)
         return RoutingDecision(route.name, data_class, name, reason, tuple(targets), tuple(excluded))
+
+
+def _capable(
+    route: Route, needs: frozenset[Capability], targets: list[Target], excluded: list[tuple[Target, str]]
+) -> list[Target]:
+    """The targets that can do all the request needs; the others join ``excluded`` with what they lack."""
+    capable: list[Target] = []
+    refused: list[tuple[Target, str]] = []
+    lacking: set[Capability] = set()
+    for target in targets:
+        if missing := ordered(needs - target.capabilities):
+            refused.append((target, f"cannot do {', '.join(missing)}"))
+            lacking.update(missing)
+        else:
+            capable.append(target)
+    excluded += refused
+    if not capable:
+        named = ordered(lacking)
+        raise InvalidRequest(
+            f"No target of model '{route.name}' that this request may use supports {' and '.join(named)} "
+            f"({'; '.join(f'{target}: {why}' for target, why in refused)}).",
+            param=FIELDS[named[0]],
+        )
+    return capable
 
 
 def _matches(rule: RuleConfig, route: Route, facts: RequestFacts, data_class: str) -> bool:
@@ -101,6 +134,10 @@ def _matches(rule: RuleConfig, route: Route, facts: RequestFacts, data_class: st
 
 
 def _describe(rule: RuleConfig) -> str:
-    action = {"route": f"route to {rule.target}", "forbid_external": "external zones forbidden",
-              "require_local": "local targets required", "deny": "denied"}[rule.action]
+    action = {
+        "route": f"route to {rule.target}",
+        "forbid_external": "external zones forbidden",
+        "require_local": "local targets required",
+        "deny": "denied",
+    }[rule.action]
     return f"{action} ({', '.join(f'{k}={v}' for k, v in rule.when.model_dump(exclude_none=True).items()) or 'always'})"

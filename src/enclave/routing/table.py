@@ -1,11 +1,16 @@
-"""Public model names resolved to their targets, each with its trust zone. Knows nothing of engines."""
+"""Public model names resolved to their targets, each with its trust zone and capabilities. Knows nothing of
+engines."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from enclave.config import EMBEDDED_PROVIDER, Settings, TrustZone
 from enclave.errors import ModelNotFound
+from enclave.routing.capabilities import EMBEDDED_DEFAULT, UPSTREAM_DEFAULT, Capability, resolve
+
+# Every model name that resolves to nothing, in metrics and the ledger (no configured name has parentheses).
+UNKNOWN_MODEL = "(unknown)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +18,8 @@ class Target:
     provider: str
     model: str
     zone: TrustZone
+    # Derived from the configuration for (provider, model): not part of the target's identity.
+    capabilities: frozenset[Capability] = field(default=frozenset(), compare=False)
 
     def __str__(self) -> str:
         return f"{self.provider}/{self.model}"
@@ -33,12 +40,11 @@ class RouteTable:
     """Every name a client may send: each embedded model on its own, and each configured route."""
 
     def __init__(self, settings: Settings) -> None:
-        self._zones: dict[str, TrustZone] = {p.name: p.zone for p in settings.providers}
-        self._zones[EMBEDDED_PROVIDER] = "local"
+        self._providers = {p.name: p for p in settings.providers}
+        self._embedded = {m.name: m for m in settings.models}
         self._routes: list[Route] = []
         for model in settings.models:
-            self._routes.append(Route(model.name, tuple(model.aliases),
-                                      (Target(EMBEDDED_PROVIDER, model.name, "local"),)))
+            self._routes.append(Route(model.name, tuple(model.aliases), (self.target(EMBEDDED_PROVIDER, model.name),)))
         for route in settings.routes:
             targets = tuple(self.target(t.provider, t.model) for t in route.targets)
             self._routes.append(Route(route.name, tuple(route.aliases), targets))
@@ -53,8 +59,22 @@ class RouteTable:
                 param="model",
             ) from None
 
+    def name_of(self, name: str) -> str:
+        """The public name ``name`` stands for, or UNKNOWN_MODEL: what a client makes up never becomes a metric
+        label or a stored value."""
+        route = self._by_name.get(name)
+        return route.name if route is not None else UNKNOWN_MODEL
+
     def target(self, provider: str, model: str) -> Target:
-        return Target(provider, model, self._zones[provider])
+        if provider == EMBEDDED_PROVIDER:
+            embedded = self._embedded.get(model)
+            return Target(
+                provider, model, "local", resolve(EMBEDDED_DEFAULT, embedded.capabilities if embedded else None)
+            )
+        config = self._providers[provider]
+        per_model = config.models.get(model)
+        capabilities = resolve(UPSTREAM_DEFAULT, config.capabilities, per_model.capabilities if per_model else None)
+        return Target(provider, model, config.zone, capabilities)
 
     def routes(self) -> list[Route]:
         return list(self._routes)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from enclave.config import Settings
 from enclave.errors import ConfigError, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Serializes migrations when several replicas start at once against one PostgreSQL database.
@@ -63,6 +66,23 @@ def open_engine(url: str) -> Engine:
         raise StoreUnavailable(f"cannot open the store at {parsed.render_as_string(hide_password=True)}: "
                                f"{exc.orig}") from exc
     return engine
+
+
+def migrate_if_dropped(engine: Engine) -> bool:
+    """After a write failed: when the database answers but holds no enclave tables (dropped and created again
+    under the running server), migrate it again and say so; True when it did. Anything else (the database
+    still away, another failure) is left to the caller's retry."""
+    try:
+        if inspect(engine).has_table("audit_head"):
+            return False
+        migrate(engine)
+    except SQLAlchemyError:
+        return False
+    log.error("the database at %s had no enclave tables (dropped and created again?): its schema is migrated "
+              "again and writing goes on. Keys, projects and usage from before are not in it; its audit chain "
+              "starts again at entry 1, so `enclave audit verify` reports the earlier checkpoints as rolled back",
+              engine.url.render_as_string(hide_password=True))
+    return True
 
 
 def migrate(engine: Engine) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -77,6 +79,8 @@ usage = Table(
     Column("compute_seconds", Float, nullable=True),
     Column("cost", Float, nullable=False, default=0.0),
     Column("guard", String(512), nullable=True),  # entity types and counts, never values
+    Column("tools", String(1024), nullable=True),  # tool names called and counts, never arguments (bounded)
+    Column("constrained", Boolean, nullable=False, default=False, server_default=false()),
 )
 Index("usage_project_month", usage.c.project, usage.c.month)
 Index("usage_day", usage.c.day)
@@ -94,6 +98,10 @@ audit_log = Table(
     Column("details", Text, nullable=False),  # canonical JSON, hashed as stored
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # On a batch's last entry: the writer's Ed25519 signature over the entries it wrote (``sealed_from`` to
+    # this one). Not part of the hash: it signs the hash.
+    Column("sealed_from", BigInteger, nullable=True),
+    Column("seal", String(128), nullable=True),
 )
 
 # One row: the chain's length and last hash. Appending updates it first, which takes the write lock on both
@@ -115,4 +123,16 @@ retained = Table(
     Column("expires_us", BigInteger, nullable=False, index=True),
     Column("prompt", Text, nullable=False),  # JSON: the messages or the prompt as received
     Column("answer", Text, nullable=False),
+)
+
+# Rows the database refused for what they held (see ledger/dead_letters.py): kept here with the reason, as
+# ASCII JSON, so one bad row never blocks the rows written after it.
+dead_letters = Table(
+    "ledger_dead_letters",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # usage | audit | retained
+    Column("error", String(512), nullable=False),
+    Column("payload", Text, nullable=False),
 )

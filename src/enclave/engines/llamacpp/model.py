@@ -24,6 +24,8 @@ _FILE_TYPES = {
 _backend_lock = threading.Lock()
 _backend_ready = False
 _native_log = logging.getLogger("enclave.llama_cpp")
+# What llama.cpp may strip beside a special token (its lstrip/rstrip attributes): not counted as covered text.
+_WHITESPACE = b" \t\n\r\v\f"
 # ggml log levels: 1 debug, 2 info, 3 warn, 4 error, 5 continuation. Info is loading chatter: keep it at debug.
 _LEVELS = {1: logging.DEBUG, 2: logging.DEBUG, 3: logging.WARNING, 4: logging.ERROR, 5: logging.DEBUG}
 
@@ -67,6 +69,7 @@ class LlamaModel:
         self.bos = llama_cpp.llama_vocab_bos(self.vocab)
         self.eos = llama_cpp.llama_vocab_eos(self.vocab)
         self.add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self.vocab))
+        self.widest_piece = self._widest_piece()
 
     @property
     def ptr(self) -> llama_cpp.llama_model_p:
@@ -139,6 +142,19 @@ class LlamaModel:
         if len(tokens) > 1 and tokens[0] == tokens[1] == self.bos:
             tokens.pop(0)
         return tokens
+
+    def _widest_piece(self) -> int:
+        """The most non-whitespace bytes one token stands for, special tokens included (the tokenizer parses
+        them in prompts): what bounds a prompt's token count from below by its length alone."""
+        buf = ctypes.create_string_buffer(256)
+        widest = 1
+        for token in range(self.n_vocab):
+            n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, 256, 0, True)
+            if n < 0:
+                buf = ctypes.create_string_buffer(-n)
+                n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, -n, 0, True)
+            widest = max(widest, len(buf.raw[:n].translate(None, _WHITESPACE)))
+        return widest
 
     def piece(self, token: int) -> bytes:
         """The bytes of one token, as generated text (special tokens render as nothing)."""

@@ -25,10 +25,12 @@ from dataclasses import dataclass
 import llama_cpp
 
 from enclave.config import ModelConfig
+from enclave.engines.base import FinishReason
+from enclave.engines.llamacpp.constraint import MaskBatch, TokenConstraint
 from enclave.engines.llamacpp.model import LlamaModel
 from enclave.engines.llamacpp.sequence import Sequence, Slot, common_prefix
 from enclave.engines.llamacpp.threadpool import ThreadPool
-from enclave.errors import EngineFailed, EngineOverloaded, ModelUnavailable, ShuttingDown
+from enclave.errors import EnclaveError, EngineFailed, EngineOverloaded, ModelUnavailable, ShuttingDown
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ class BatchScheduler:
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._batch = llama_cpp.llama_batch_init(config.batch, 0, 1)
         self._slots = [Slot(i) for i in range(config.parallel)]
+        self._masks = MaskBatch(config.parallel, model.n_vocab)
         self._waiting: collections.deque[Sequence] = collections.deque()
         self._cond = threading.Condition()
         self._stopping = False
@@ -87,17 +90,19 @@ class BatchScheduler:
 
     # --- called from other threads ---------------------------------------------------------------------------
 
-    def submit(self, sequence: Sequence) -> None:
+    def submit(self, *sequences: Sequence) -> None:
+        """Queue the sequences of one request (its choices): all of them, or none when they do not fit."""
         with self._cond:
             if self._stopping:
                 raise ShuttingDown("the engine is shutting down")
             busy = sum(slot.sequence is not None for slot in self._slots)
-            if busy + len(self._waiting) >= self._parallel + self._queue_limit:
+            if busy + len(self._waiting) + len(sequences) > self._parallel + self._queue_limit:
                 raise EngineOverloaded(
-                    f"all {self._parallel} sequences are busy and {len(self._waiting)} requests are waiting",
+                    f"no room for {len(sequences)} more sequence(s): {busy} of {self._parallel} are running and "
+                    f"{len(self._waiting)} are waiting",
                     retry_after=1,
                 )
-            self._waiting.append(sequence)
+            self._waiting.extend(sequences)
             self._cond.notify()
 
     def cancel(self, sequence: Sequence) -> None:
@@ -150,16 +155,26 @@ class BatchScheduler:
         return any(slot.sequence is not None for slot in self._slots)
 
     def _admit(self) -> None:
-        """Move waiting requests into free slots, reusing the longest cached prefix available."""
+        """Move waiting requests into free slots, reusing the longest cached prefix available.
+
+        A follower (a further choice of a request) keeps its place in the queue until its leader's prompt is
+        evaluated, so that it copies those keys/values rather than computing them again; requests behind it go
+        ahead meanwhile.
+        """
+        deferred: list[Sequence] = []
         while self._waiting:
             free = [slot for slot in self._slots if slot.sequence is None]
             if not free:
-                return
+                break
             sequence = self._waiting.popleft()
             if sequence.cancelled:
                 sequence.close()
                 continue
+            if sequence.waits_for_leader:
+                deferred.append(sequence)
+                continue
             self._place(sequence, free)
+        self._waiting.extendleft(reversed(deferred))
 
     def _place(self, sequence: Sequence, free: list[Slot]) -> None:
         prompt = sequence.prompt
@@ -251,8 +266,21 @@ class BatchScheduler:
             sequence.compute_seconds += per_token * take
             slot.tokens.extend(sequence.pending[:take])
             del sequence.pending[:take]
+        constraints: list[TokenConstraint] = [
+            s.sequence.constraint for s, _ in outputs if s.sequence.constraint is not None  # type: ignore[union-attr]
+        ]
+        self._masks.fill(constraints)
         for slot, index in outputs:
-            self._advance(slot, slot.sequence.sampler.sample(self._ctx, index))  # type: ignore[union-attr]
+            sequence = slot.sequence
+            assert sequence is not None
+            # What goes wrong with one sequence (its grammar, its final check, a bug) ends that one only.
+            try:
+                self._advance(slot, sequence.sample(self._ctx, index))
+            except EnclaveError as error:
+                self._fail(slot, error)
+            except Exception:
+                log.exception("sampling a sequence failed; failing that sequence")
+                self._fail(slot, EngineFailed("the engine failed while generating this request"))
         self._recent.append((time.monotonic(), len(outputs)))
 
     def _advance(self, slot: Slot, token: int) -> None:
@@ -261,20 +289,28 @@ class BatchScheduler:
         assert sequence is not None
         self._stats.generated_tokens += 1
         if not sequence.ignore_eos and self._model.is_end_of_generation(token):
-            sequence.emit("", "stop")
-            self._release(slot)
+            self._finish(slot, "stop")
             return
         sequence.generated += 1
-        text = sequence.stops.feed(sequence.decoder.decode(self._model.piece(token)))
-        if sequence.stops.stopped:
-            sequence.emit(text, "stop")
+        sequence.feed(self._model.piece(token))
+        # A grammar that allows nothing more ends the answer now, without a step to sample the end token.
+        if sequence.stops.stopped or (sequence.constraint is not None and sequence.constraint.complete):
+            self._finish(slot, "stop")
         elif sequence.generated >= sequence.max_tokens or len(slot.tokens) + 1 > self.context:
-            sequence.emit(text, "length")
+            self._finish(slot, "length")
         else:
-            sequence.emit(text)
             sequence.pending.append(token)
-            return
+
+    def _finish(self, slot: Slot, reason: FinishReason) -> None:
+        assert slot.sequence is not None
+        slot.sequence.finish(reason)
         self._release(slot)
+
+    def _fail(self, slot: Slot, error: EnclaveError) -> None:
+        sequence = slot.sequence
+        if sequence is not None:
+            sequence.fail(error)
+            self._release(slot)
 
     def _decode_failed(self, status: int, slots: list[Slot]) -> None:
         log.error("llama_decode returned %d for a batch of %d sequences", status, len(slots))
