@@ -5,6 +5,7 @@ made-up model names are one metric label and one ledger value, not one each."""
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
     """A server with the default limits, and its process id (to read its memory)."""
     directory = tmp_path_factory.mktemp("limits")
     config = write_config(directory, {"ledger": {"flush_seconds": 0.1}}, context=512, parallel=2, threads=2)
-    processes: list = []
+    processes: list[subprocess.Popen[bytes]] = []
     with running_server(config, directory / "server.log", process_out=processes) as base:
         yield base, processes[0].pid
 

@@ -153,6 +153,23 @@ def test_admins_list_dead_letters_from_the_command_line(tmp_path: Path) -> None:
     assert letter["payload"]["request_id"] == "poison-overflow"
 
 
+def test_the_dead_letters_migration_goes_down_and_up(engine: Engine) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from enclave.store.db import MIGRATIONS, migrate
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    assert "ledger_dead_letters" not in inspect(engine).get_table_names()
+    migrate(engine)
+    assert "ledger_dead_letters" in inspect(engine).get_table_names()
+
+
 # --- at the edge, against real servers -----------------------------------------------------------------------
 
 CHAT = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 2}

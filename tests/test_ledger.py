@@ -38,7 +38,7 @@ def _count(url: str) -> tuple[int, int, int]:
                                          func.coalesce(func.sum(usage.c.completion_tokens), 0))).one()
         audited = connection.execute(select(func.count()).select_from(audit_log)
                                      .where(audit_log.c.action == "inference")).scalar()
-        assert walk(connection, set())[0].ok
+        assert walk(connection, set(), None)[0].ok
     engine.dispose()
     assert rows[0] == audited
     return int(rows[0]), int(rows[1]), int(rows[2])

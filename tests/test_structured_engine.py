@@ -15,7 +15,9 @@ from pydantic import BaseModel, Field
 
 from enclave.config import ModelConfig
 from enclave.engines.base import ChatMessage, Delta, GenerationRequest, ResponseFormat, SamplingParams
-from enclave.engines.llamacpp.engine import EmbeddedEngine
+from enclave.engines.llamacpp.engine import EmbeddedEngine, EmbeddedGeneration
+from enclave.engines.llamacpp.sampling import SamplerChain
+from enclave.engines.llamacpp.sequence import Sequence
 from enclave.errors import EngineFailed, InvalidRequest
 
 GREEDY = SamplingParams(temperature=0)
@@ -297,3 +299,28 @@ def test_non_strict_schema_is_enforced_as_written(engine: EmbeddedEngine) -> Non
     text, last = answer(engine, request)
     assert last.finish_reason == "stop"
     assert json.loads(text)["colour"] in ("red", "green")
+
+
+def test_batch_llama_cpp_refuses_fails_only_the_sequence_at_fault(engine: EmbeddedEngine) -> None:
+    # A token outside the vocabulary makes llama_decode refuse the whole batch; the scheduler then evaluates
+    # each sequence alone, and only the one holding that token fails.
+    async def run() -> None:
+        good = await engine.submit(
+            GenerationRequest(messages=(ChatMessage("user", "Hi"),), sampling=GREEDY, max_tokens=24, ignore_eos=True)
+        )
+        stream = good.__aiter__()
+        await stream.__anext__()  # generating now: the bad prompt will share its steps
+        generation = EmbeddedGeneration(engine.scheduler, 3)
+        sampler = SamplerChain(GREEDY, engine.config.sampling, engine.model.n_vocab)
+        prompt = [1, engine.model.n_vocab + 7, 2]
+        bad = Sequence(prompt, sampler, max_tokens=4, stop=(), ignore_eos=False, sink=generation.deliver)
+        generation.sequences.append(bad)
+        engine.scheduler.submit(bad)
+        with pytest.raises(EngineFailed):
+            async for _ in generation:
+                pass
+        rest = [delta async for delta in stream]
+        assert rest[-1].finish_reason == "length"
+        assert rest[-1].usage is not None and rest[-1].usage.completion_tokens == 24
+
+    asyncio.run(run())

@@ -255,12 +255,12 @@ def test_tools_with_a_json_schema_answer_give_json_or_calls(engine: EmbeddedEngi
         ({"tool_choice": "required", "tools": ()}, "tool_choice", "needs tools"),
         (
             {"tools": (ToolSpec("t", None, {"type": "object", "properties": {"x": UNIQUE}}),)},
-            "tools[0].function.parameters",
+            "tools.0.function.parameters",
             "$.properties.x.uniqueItems:",
         ),
-        ({"tools": (ToolSpec("t", None, {"type": "string"}),)}, "tools[0].function.parameters", "a JSON object"),
-        ({"tools": (ToolSpec("bad name!"),)}, "tools[0].function.name", "letters, digits"),
-        ({"tools": (TIME, TIME)}, "tools[1].function.name", "two tools"),
+        ({"tools": (ToolSpec("t", None, {"type": "string"}),)}, "tools.0.function.parameters", "a JSON object"),
+        ({"tools": (ToolSpec("bad name!"),)}, "tools.0.function.name", "letters, digits"),
+        ({"tools": (TIME, TIME)}, "tools.1.function.name", "two tools"),
         ({"tool_choice": "required", "stop": ("x",)}, "stop", "grammar decides"),
     ],
 )  # fmt: skip

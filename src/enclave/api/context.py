@@ -12,6 +12,7 @@ from enclave.api.protocol import ChatCompletionRequest, CompletionRequest
 from enclave.config import DATA_CLASSES, DataClass
 from enclave.errors import InvalidRequest
 from enclave.gateway import InferenceCall
+from enclave.gateway.pipeline import Endpoint
 
 DATA_CLASS_HEADER = "x-enclave-data-class"
 PROJECT_HEADER = "x-enclave-project"
@@ -23,7 +24,7 @@ def inference_call(request: Request, body: ChatCompletionRequest | CompletionReq
     if data_class is not None and data_class not in DATA_CLASSES:
         raise InvalidRequest(f"data class must be one of {', '.join(DATA_CLASSES)}, got {data_class!r}",
                              param=DATA_CLASS_HEADER)
-    endpoint = "chat" if isinstance(body, ChatCompletionRequest) else "completion"
+    endpoint: Endpoint = "chat" if isinstance(body, ChatCompletionRequest) else "completion"
     # Bounded like a project's name wherever it comes from; heeded only with auth off (the gateway decides).
     project = (project_name(request.headers.get(PROJECT_HEADER), PROJECT_HEADER)
                or project_name(metadata.get("project"), "metadata.project"))

@@ -61,7 +61,8 @@ def scan(
         table.add_column(column)
     breaks = [m.start() for m in re.finditer("\n", text)]  # counted once, not again for every finding
     for finding in report.findings:
-        line = bisect_left(breaks, finding.start)
-        column = finding.start - (breaks[line - 1] + 1 if line else 0) + 1
-        table.add_row(finding.entity_type, str(line + 1), str(column), _masked(text[finding.start:finding.end]))
+        above = bisect_left(breaks, finding.start)  # the lines before the finding's
+        start_of_line = breaks[above - 1] + 1 if above else 0
+        table.add_row(finding.entity_type, str(above + 1), str(finding.start - start_of_line + 1),
+                      _masked(text[finding.start:finding.end]))
     out.print(table)

@@ -118,10 +118,10 @@ def check_tool_names(tools: tuple[ToolSpec, ...]) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", tool.name):
             raise InvalidRequest(
                 f"tool name {tool.name!r} must be 1 to 64 letters, digits, underscores or dashes",
-                param=f"tools[{i}].function.name",
+                param=f"tools.{i}.function.name",
             )
         if tool.name in seen:
-            raise InvalidRequest(f"two tools are named {tool.name!r}", param=f"tools[{i}].function.name")
+            raise InvalidRequest(f"two tools are named {tool.name!r}", param=f"tools.{i}.function.name")
         seen.add(tool.name)
 
 

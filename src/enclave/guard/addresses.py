@@ -119,9 +119,9 @@ class StreetAddress:
     def _extend_back(self, text: str, start: int, floor: int) -> int:
         """The parts of an address written before its anchor."""
         for _ in range(2):  # a house number, and a postcode or building number before it: "09221 86 rue X"
-            if (before := _HOUSE_NUMBER.search(text, max(floor, start - 14), start)) is None:
+            if (number := _HOUSE_NUMBER.search(text, max(floor, start - 14), start)) is None:
                 break
-            start = before.start()
+            start = number.start()
         if (cross := _CROSS_STREET.search(text, max(floor, start - 40), start)) is not None:
             return cross.start()
         newline = text.rfind("\n", floor, start)

@@ -25,7 +25,7 @@ _ISSUED = re.compile(
 )
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 _JWT_START = re.compile(r"\beyJ")
-_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+_SEGMENT_END = re.compile(r"[^A-Za-z0-9_-]")
 _KEY_BEGIN = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
 _KEY_END = re.compile(r"-----END (?:[A-Z]+ )?PRIVATE KEY-----")
 _ASSIGNED = re.compile(r"(?i:\b(?:api[_-]?key|secret|token|password|passwd)\b\s*[:=]\s*)([^\s\"',;]{8,})")
@@ -41,7 +41,8 @@ def _jwt(text: str, pos: int) -> Found | None:
         if (m := _JWT.match(text, start.start())) is not None:
             return m.start(), m.end(), m.start(), m.end()
         # Every later "eyJ" in this token reads on to the same end and fails there the same way.
-        pos = _SEGMENT.match(text, start.end()).end()
+        end = _SEGMENT_END.search(text, start.end())
+        pos = len(text) if end is None else end.start()
     return None
 
 

@@ -303,19 +303,19 @@ class ProperNouns:
         kinds = [kind(k) for k in range(j - i)]
         if (place := multi_word_place(self._lex, run)) is not None:
             yield place
-            return
+            return None
         # "arrived at Pap", "returned to Liers": after a verb of travel and its preposition stands a place, even
         # one spelt like an English word.
         if i >= 2 and tokens[i - 1].lower in ("to", "at", "in") and tokens[i - 2].lower in TRAVEL_VERBS \
                 and all(k != "none" or self._plain(t) for t, k in zip(run, kinds, strict=True)) \
                 and not any(t.bare in CALENDAR or t.bare in FUNCTION_WORDS or t.bare in DESTINATIONS for t in run):
             yield "LOCATION", run[0].start, run[-1].end
-            return
+            return None
         # A run ending in an organisation word names the organisation, person's name or not: "Calamos
         # Convertible Opportunities and Income Fund", "Kld Research".
         if (organisation := self._organisation(run if whole else after_opening(run, kinds))) is not None:
             yield organisation
-            return
+            return None
         # Ordinary words at either end are not part of the name: "Dear Archie", "Meet Sabrina Alonso".
         lo, hi = 0, len(run)
         while lo < hi and kinds[lo] in ("none", "particle"):
@@ -344,7 +344,7 @@ class ProperNouns:
         while hi < len(run) and run[hi].lower.rstrip(".") in POST_NOMINALS:
             hi += 1
         if lo == hi:
-            return
+            return None
         core, core_kinds = run[lo:hi], kinds[lo:hi]
         previous = tokens[i + lo - 1].lower if i + lo > 0 else ""
         titled = previous in TITLES or cue is not None  # a title or the words around say it is a person
@@ -360,9 +360,10 @@ class ProperNouns:
                             and not self._lex.ordinary(names[0].lower)
                             and core_kinds[0] == "weak")
         if "strong" not in core_kinds and not paired and not titled:
-            return
+            return None
         start, end = core[0].start, core[-1].end
         yield self._type(text[start:end], core, len(names), previous, titled), start, end
+        return None
 
     def _organisation(self, core: list[Token]) -> tuple[str, int, int] | None:
         """Capitalised words ending in an organisation word: three or more ("Equity Residential Properties Trust"),

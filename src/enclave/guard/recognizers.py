@@ -143,8 +143,8 @@ class Phone:
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         if not self._enough_digits.search(text):
             return
-        for m in phonenumbers.PhoneNumberMatcher(text, self._region, leniency=phonenumbers.Leniency.VALID):
-            yield "PHONE_NUMBER", m.start, m.end
+        for found in phonenumbers.PhoneNumberMatcher(text, self._region, leniency=phonenumbers.Leniency.VALID):
+            yield "PHONE_NUMBER", found.start, found.end
         for m in self._local.finditer(text):
             digits = len(_digits(m.group()))
             near = text[max(0, m.start() - 30):m.start()] + text[m.end():m.end() + 10]

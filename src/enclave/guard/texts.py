@@ -42,6 +42,15 @@ _NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definit
 
 def texts_of(request: GenerationRequest) -> list[str]:
     """The request's texts, in the order findings are indexed by."""
+    messages = request.messages
+    if not (
+        request.tools
+        or request.passthrough
+        or request.response_format.schema is not None
+        or (messages and any(m.tool_calls for m in messages))
+    ):
+        # The common request, on every call's path: its messages (or its prompt) are all its text.
+        return [m.content for m in messages] if messages is not None else [request.prompt or ""]
     texts: list[str] = []
 
     def keep(text: str) -> str:

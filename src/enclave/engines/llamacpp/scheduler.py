@@ -26,7 +26,7 @@ import llama_cpp
 
 from enclave.config import ModelConfig
 from enclave.engines.base import FinishReason
-from enclave.engines.llamacpp.constraint import MaskBatch, TokenConstraint
+from enclave.engines.llamacpp.constraint import MaskBatch
 from enclave.engines.llamacpp.model import LlamaModel
 from enclave.engines.llamacpp.sequence import Sequence, Slot, common_prefix
 from enclave.engines.llamacpp.threadpool import ThreadPool
@@ -223,10 +223,8 @@ class BatchScheduler:
 
     def _step(self) -> None:
         """One llama_decode over every running sequence, then one sampled token for each that is due."""
-        batch = self._batch
-        n = 0
-        outputs: list[tuple[Slot, int]] = []
         placed: list[tuple[Slot, int]] = []
+        n = 0
         # Generating sequences first: each costs one token, and their streams must keep flowing.
         running = [s for s in self._slots if s.sequence is not None]
         running.sort(key=lambda s: (s.sequence.prefilling, s.sequence.submitted_at))  # type: ignore[union-attr]
@@ -237,8 +235,23 @@ class BatchScheduler:
             if budget <= 0:
                 break
             take = 1 if not sequence.prefilling else min(len(sequence.pending), self._prefill_chunk, budget)
-            if take == 0:
-                continue
+            if take:
+                placed.append((slot, take))
+                n += take
+        self._run_batch(placed)
+
+    def _run_batch(self, placed: list[tuple[Slot, int]]) -> None:
+        """Evaluate ``take`` pending tokens of each slot in one llama_decode, then sample those due a token.
+
+        When llama.cpp refuses a batch of several sequences, each is evaluated again on its own, so that only
+        the sequence that causes the failure fails.
+        """
+        batch = self._batch
+        n = 0
+        outputs: list[tuple[Slot, int]] = []
+        for slot, take in placed:
+            sequence = slot.sequence
+            assert sequence is not None
             position = len(slot.tokens)
             last = take == len(sequence.pending)
             for i in range(take):
@@ -250,12 +263,18 @@ class BatchScheduler:
                 n += 1
             if last:
                 outputs.append((slot, n - 1))
-            placed.append((slot, take))
         batch.n_tokens = n
         started = time.perf_counter()
         status = llama_cpp.llama_decode(self._ctx, batch)
         if status != 0:
-            self._decode_failed(status, [slot for slot, _ in placed])
+            if len(placed) == 1:
+                self._decode_failed(status, [slot for slot, _ in placed])
+                return
+            log.warning("llama_decode returned %d for %d sequences; evaluating them one by one", status, len(placed))
+            for slot, _ in placed:  # drop whatever the refused batch left in the cache
+                llama_cpp.llama_memory_seq_rm(self._memory, slot.seq_id, len(slot.tokens), -1)
+            for entry in placed:
+                self._run_batch([entry])
             return
         self._stats.decode_steps += 1
         # Each sequence is charged for the step in proportion to the tokens it put in the batch.
@@ -266,9 +285,11 @@ class BatchScheduler:
             sequence.compute_seconds += per_token * take
             slot.tokens.extend(sequence.pending[:take])
             del sequence.pending[:take]
-        constraints: list[TokenConstraint] = [
-            s.sequence.constraint for s, _ in outputs if s.sequence.constraint is not None  # type: ignore[union-attr]
-        ]
+        self._sample(outputs)
+
+    def _sample(self, outputs: list[tuple[Slot, int]]) -> None:
+        sequences = [slot.sequence for slot, _ in outputs]
+        constraints = [s.constraint for s in sequences if s is not None and s.constraint is not None]
         self._masks.fill(constraints)
         for slot, index in outputs:
             sequence = slot.sequence

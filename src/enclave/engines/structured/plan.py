@@ -102,7 +102,7 @@ def plan_answer(request: GenerationRequest, special: frozenset[str] = frozenset(
         for i, tool in enumerate(tools):
             if choice not in ("auto", "required") and tool.name != choice:
                 continue
-            param = f"tools[{i}].function.parameters"
+            param = f"tools.{i}.function.parameters"
             parameters = SchemaChecker(param).check(tool.parameters)
             if parameters.get("type", "object") != "object":
                 raise InvalidRequest("$.type: a tool's parameters must describe a JSON object", param=param)

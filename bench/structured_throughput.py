@@ -1,0 +1,179 @@
+"""What constrained decoding costs: tokens/s with a JSON Schema enforced vs the same requests unconstrained, and
+llguidance (what enclave uses) vs llama.cpp's own grammar sampler, in one run.
+
+All variants go through the embedded engine's scheduler (same batching, same model, no HTTP), 1 and 8
+concurrent sequences, temperature 0, each answer exactly ``--tokens`` tokens long: the schema asks for more
+items than fit, so no constrained answer ends early and every variant keeps the same batch occupancy.
+
+- plain: no constraint (end of sequence ignored);
+- llguidance: ``response_format: json_schema``, as a client sends it (masks computed per step for all
+  constrained sequences at once, applied to the logits before llama.cpp samples);
+- gbnf chain: llama.cpp's grammar sampler (``llama_sampler_init_grammar``) ahead of greedy in the sampler chain,
+  on the GBNF that llama-cpp-python's converter makes of the same schema;
+- gbnf check-first: the same grammar, as llama.cpp's own ``common_sampler`` uses it: sample from the raw logits,
+  ask the grammar about that one token, and mask the whole vocabulary only when it is refused.
+
+Rounds alternate the order of the variants; ratios to plain are taken per round, medians printed.
+
+    .venv/bin/python bench/structured_throughput.py [--threads 2] [--rounds 3] [--tokens 128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ctypes
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+import llama_cpp
+import numpy as np
+from llama_cpp import llama_grammar
+
+from enclave.config import ModelConfig
+from enclave.engines.base import ChatMessage, GenerationRequest, ResponseFormat, SamplingParams
+from enclave.engines.catalog import default_model_path
+from enclave.engines.llamacpp.engine import EmbeddedEngine, EmbeddedGeneration
+from enclave.engines.llamacpp.model import LlamaModel
+from enclave.engines.llamacpp.sequence import Sequence
+
+SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 24},
+            "age": {"type": "integer", "minimum": 0, "maximum": 120},
+            "role": {"enum": ["admin", "user", "guest"]},
+        },
+        "required": ["name", "age", "role"],
+        "additionalProperties": False,
+    },
+    "minItems": 60,  # far more than fit in the token budget: every answer runs to max_tokens
+    "maxItems": 80,
+}
+PROMPTS = [f"List the {what} as a JSON array of people." for what in
+           ("staff of a bakery", "members of a choir", "players of a team", "guests at a wedding",
+            "crew of a ship", "residents of a street", "students of a class", "volunteers of a library")]  # fmt: skip
+GREEDY = SamplingParams(temperature=0)
+
+
+class GbnfSampler:
+    """llama.cpp's grammar sampler in place of an engine sampler chain (same ``sample``/``close`` interface)."""
+
+    def __init__(self, model: LlamaModel, gbnf: str, check_first: bool) -> None:
+        self._grammar = llama_cpp.llama_sampler_init_grammar(model.vocab, gbnf.encode(), b"root")
+        self._check_first = check_first
+        self._chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        if not check_first:
+            llama_cpp.llama_sampler_chain_add(self._chain, self._grammar)
+        llama_cpp.llama_sampler_chain_add(self._chain, llama_cpp.llama_sampler_init_greedy())
+        self._n_vocab = model.n_vocab
+        self._one = (llama_cpp.llama_token_data * 1)()
+        self._full = (llama_cpp.llama_token_data * model.n_vocab)()
+        self._view = np.frombuffer(self._full, dtype=np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")]))
+        self._view["id"] = np.arange(model.n_vocab, dtype=np.int32)
+
+    def sample(self, ctx: llama_cpp.llama_context_p, index: int) -> int:
+        if not self._check_first:
+            return int(llama_cpp.llama_sampler_sample(self._chain, ctx, index))  # applies and accepts the grammar
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, index), shape=(self._n_vocab,))
+        token = int(logits.argmax())
+        self._one[0].id, self._one[0].logit, self._one[0].p = token, float(logits[token]), 0.0
+        if not self._apply(self._one, 1):
+            self._view["logit"] = logits
+            self._apply(self._full, self._n_vocab)
+            token = int(self._view["id"][int(self._view["logit"].argmax())])
+        llama_cpp.llama_sampler_accept(self._grammar, token)
+        return token
+
+    def _apply(self, data: ctypes.Array, size: int) -> bool:
+        """Apply the grammar to ``data``; whether its first candidate survived."""
+        array = llama_cpp.llama_token_data_array(data, size, -1, False)
+        llama_cpp.llama_sampler_apply(self._grammar, ctypes.byref(array))
+        return bool(np.isfinite(data[0].logit))
+
+    def close(self) -> None:
+        llama_cpp.llama_sampler_free(self._chain)
+        if self._check_first:
+            llama_cpp.llama_sampler_free(self._grammar)
+
+
+def request(prompt: str, tokens: int, constrained: bool) -> GenerationRequest:
+    return GenerationRequest(
+        messages=(ChatMessage("user", prompt),),
+        sampling=GREEDY,
+        max_tokens=tokens,
+        ignore_eos=not constrained,
+        response_format=ResponseFormat("json_schema", SCHEMA, "people", True) if constrained else ResponseFormat(),
+    )
+
+
+async def gbnf_generation(engine: EmbeddedEngine, prompt: str, tokens: int, check_first: bool) -> EmbeddedGeneration:
+    """A generation whose one sequence samples with llama.cpp's grammar sampler, through the same scheduler."""
+    tokens_in = engine.prompt_tokens(request(prompt, tokens, False))
+    generation = EmbeddedGeneration(engine.scheduler, len(tokens_in))
+    sampler = GbnfSampler(engine.model, llama_grammar.json_schema_to_gbnf(json.dumps(SCHEMA)), check_first)
+    sequence = Sequence(tokens_in, sampler, max_tokens=tokens, stop=(), ignore_eos=False, sink=generation.deliver)  # type: ignore[arg-type]
+    generation.sequences.append(sequence)
+    engine.scheduler.submit(sequence)
+    return generation
+
+
+async def tokens_per_second(start: Callable[[str], object], concurrency: int) -> float:
+    async def one(prompt: str) -> int:
+        generation = await start(prompt)  # type: ignore[misc]
+        last = None
+        async for delta in generation:
+            last = delta
+        assert last is not None and last.usage is not None and last.finish_reason == "length", last
+        return last.usage.completion_tokens
+
+    started = time.perf_counter()
+    counts = await asyncio.gather(*(one(p) for p in PROMPTS[:concurrency]))
+    return sum(counts) / (time.perf_counter() - started)
+
+
+async def measure(engine: EmbeddedEngine, tokens: int, rounds: int) -> None:
+    variants: dict[str, Callable[[str], object]] = {
+        "plain": lambda p: engine.submit(request(p, tokens, False)),
+        "llguidance": lambda p: engine.submit(request(p, tokens, True)),
+        "gbnf chain": lambda p: gbnf_generation(engine, p, tokens, check_first=False),
+        "gbnf check-first": lambda p: gbnf_generation(engine, p, tokens, check_first=True),
+    }
+    # Warm up: the llguidance tokenizer, the compiled grammar, the prompts' cached prefixes.
+    for start in variants.values():
+        await tokens_per_second(start, 8)
+    print(f"{'sequences':>9}  {'variant':<18} {'tokens/s':>9}  {'vs plain':>8}")
+    for concurrency in (1, 8):
+        rates: dict[str, list[float]] = {name: [] for name in variants}
+        ratios: dict[str, list[float]] = {name: [] for name in variants}
+        for r in range(rounds):
+            order = list(variants) if r % 2 == 0 else list(reversed(variants))
+            measured = {name: await tokens_per_second(variants[name], concurrency) for name in order}
+            for name, rate in measured.items():
+                rates[name].append(rate)
+                ratios[name].append(rate / measured["plain"])
+        for name in variants:
+            rate, ratio = statistics.median(rates[name]), statistics.median(ratios[name])
+            print(f"{concurrency:>9}  {name:<18} {rate:>9.1f}  {ratio:>7.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tokens", type=int, default=128)
+    args = parser.parse_args()
+    config = ModelConfig(name="smollm2-135m", context=2048, threads=args.threads, parallel=8, queue=8)
+    engine = EmbeddedEngine(config, default_model_path(), "bench")
+    try:
+        asyncio.run(measure(engine, args.tokens, args.rounds))
+    finally:
+        asyncio.run(engine.close())
+
+
+if __name__ == "__main__":
+    main()
