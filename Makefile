@@ -25,10 +25,12 @@ run: install
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy src
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy src
 	$(BIN)/ruff format --check .
 
 format: install

@@ -13,7 +13,10 @@ items than fit, so no constrained answer ends early and every variant keeps the 
 - gbnf check-first: the same grammar, as llama.cpp's own ``common_sampler`` uses it: sample from the raw logits,
   ask the grammar about that one token, and mask the whole vocabulary only when it is refused.
 
-Rounds alternate the order of the variants; ratios to plain are taken per round, medians printed.
+Rounds alternate the order of the variants; ratios to plain are taken per round, medians printed. Besides
+tokens/s (wall clock), each variant's CPU time per generated token is printed (the whole process: the
+scheduler, llama.cpp's threads, llguidance's): on a machine shared with other work, wall-clock ratios wander
+with the neighbours' load, while CPU per token says what the variant itself costs.
 
     .venv/bin/python bench/structured_throughput.py [--threads 2] [--rounds 3] [--tokens 128]
 """
@@ -122,7 +125,9 @@ async def gbnf_generation(engine: EmbeddedEngine, prompt: str, tokens: int, chec
     return generation
 
 
-async def tokens_per_second(start: Callable[[str], object], concurrency: int) -> float:
+async def throughput(start: Callable[[str], object], concurrency: int) -> tuple[float, float]:
+    """Tokens per second and CPU milliseconds per token of ``concurrency`` answers generated together."""
+
     async def one(prompt: str) -> int:
         generation = await start(prompt)  # type: ignore[misc]
         last = None
@@ -131,9 +136,9 @@ async def tokens_per_second(start: Callable[[str], object], concurrency: int) ->
         assert last is not None and last.usage is not None and last.finish_reason == "length", last
         return last.usage.completion_tokens
 
-    started = time.perf_counter()
-    counts = await asyncio.gather(*(one(p) for p in PROMPTS[:concurrency]))
-    return sum(counts) / (time.perf_counter() - started)
+    started, cpu = time.perf_counter(), time.process_time()
+    tokens = sum(await asyncio.gather(*(one(p) for p in PROMPTS[:concurrency])))
+    return tokens / (time.perf_counter() - started), 1e3 * (time.process_time() - cpu) / tokens
 
 
 async def measure(engine: EmbeddedEngine, tokens: int, rounds: int) -> None:
@@ -145,20 +150,19 @@ async def measure(engine: EmbeddedEngine, tokens: int, rounds: int) -> None:
     }
     # Warm up: the llguidance tokenizer, the compiled grammar, the prompts' cached prefixes.
     for start in variants.values():
-        await tokens_per_second(start, 8)
-    print(f"{'sequences':>9}  {'variant':<18} {'tokens/s':>9}  {'vs plain':>8}")
+        await throughput(start, 8)
+    print(f"{'sequences':>9}  {'variant':<18} {'tokens/s':>9} {'vs plain':>9} {'CPU ms/token':>13} {'vs plain':>9}")
     for concurrency in (1, 8):
-        rates: dict[str, list[float]] = {name: [] for name in variants}
-        ratios: dict[str, list[float]] = {name: [] for name in variants}
+        figures: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in variants}
         for r in range(rounds):
             order = list(variants) if r % 2 == 0 else list(reversed(variants))
-            measured = {name: await tokens_per_second(variants[name], concurrency) for name in order}
-            for name, rate in measured.items():
-                rates[name].append(rate)
-                ratios[name].append(rate / measured["plain"])
-        for name in variants:
-            rate, ratio = statistics.median(rates[name]), statistics.median(ratios[name])
-            print(f"{concurrency:>9}  {name:<18} {rate:>9.1f}  {ratio:>7.2f}x")
+            measured = {name: await throughput(variants[name], concurrency) for name in order}
+            rate0, cpu0 = measured["plain"]
+            for name, (rate, cpu) in measured.items():
+                figures[name].append((rate, rate / rate0, cpu, cpu0 / cpu))
+        for name, rows in figures.items():
+            rate, ratio, cpu, cpu_ratio = (statistics.median(column) for column in zip(*rows, strict=True))
+            print(f"{concurrency:>9}  {name:<18} {rate:>9.1f} {ratio:>8.2f}x {cpu:>13.2f} {cpu_ratio:>8.2f}x")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ gives a scenario its own circuit breaker), so one instance serves every scenario
     tools       calls the two TOOL_CALLS: whole, or streamed as OpenAI does (id and name first, arguments in
                 fragments of 4 characters), finish_reason "tool_calls"
     echo        answers with the last user message, streamed three characters a chunk
+    refusal     refuses in OpenAI's ``refusal`` field (REFUSAL), whole or streamed in two pieces
     echo-tools  calls "echo" with the last user message as its arguments' "text", streamed as "tools" does
     other       answers OTHER_REPLY (a rescuer whose text diverges)
     continue    continues a trailing assistant message (prefill): the rest of REPLY after it
@@ -48,6 +49,7 @@ from starlette.routing import Route
 
 from tests.servers import free_port
 
+REFUSAL = "I can't help with that request."
 REPLY = "Hello from the hosted model."
 OTHER_REPLY = "Greetings from another model."
 JSON_REPLY = '{"city": "Paris", "temperature": 21}'
@@ -188,6 +190,28 @@ def _text_answer(fake: FakeUpstream, model: str, body: dict[str, Any], chat: boo
     return StreamingResponse(events(), media_type="text/event-stream")
 
 
+def _refusal(body: dict[str, Any]) -> Response:
+    head = {"id": "fake-3", "created": int(time.time()), "model": body.get("model")}
+    if not body.get("stream"):
+        message = {"role": "assistant", "content": None, "refusal": REFUSAL}
+        choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
+        return JSONResponse({**head, "object": "chat.completion", "choices": [choice], "usage": USAGE})
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+        return _sse({**head, "object": "chat.completion.chunk", "choices": [choice]})
+
+    half = len(REFUSAL) // 2
+    events = [
+        chunk({"role": "assistant", "refusal": REFUSAL[:half]}),
+        chunk({"refusal": REFUSAL[half:]}),
+        chunk({}, "stop"),
+        _sse({**head, "choices": [], "usage": USAGE}),
+        "data: [DONE]\n\n",
+    ]
+    return StreamingResponse(iter(events), media_type="text/event-stream")
+
+
 def _tool_answer(body: dict[str, Any], tool_calls: list[tuple[str, str, str]] = TOOL_CALLS) -> Response:
     head = {"id": "fake-2", "created": int(time.time()), "model": body.get("model")}
     calls = [
@@ -296,6 +320,8 @@ def _app(fake: FakeUpstream) -> Starlette:
             return StreamingResponse(slowly(), media_type="application/json")
         if model == "tools":
             return _tool_answer(body)
+        if model == "refusal":
+            return _refusal(body)
         if model == "echo-tools":
             return _tool_answer(body, _echo_call(body))
         return _text_answer(fake, model, body, chat=request.url.path.endswith("/chat/completions"))

@@ -152,6 +152,10 @@ CALLED = {
             {"messages": [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "x.png"}}]}, *ASK]},
             "messages.0.content.0",
         ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]},
+            "messages.0.content",
+        ),
         ({"functions": [{"name": "f", "parameters": {}}]}, "functions"),
         ({"function_call": "auto"}, "function_call"),
         ({"n": 0}, "n"),
@@ -270,8 +274,19 @@ def test_required_tool_call_streamed_and_assembled_by_the_sdk(client: openai.Ope
     assert isinstance(call.function.parsed_arguments, GetWeather)
 
 
-def test_tool_results_go_back_through_the_template(client: openai.OpenAI) -> None:
-    messages = [*ASK, CALLED, {"role": "tool", "tool_call_id": "call_1", "content": '{"celsius": 21}'}]
+def test_a_call_and_its_result_go_back_through_the_template(client: openai.OpenAI) -> None:
+    first = client.chat.completions.create(
+        model=MODEL,
+        messages=ASK,
+        tools=[WEATHER],
+        tool_choice="required",
+        parallel_tool_calls=False,
+        temperature=0,
+        max_tokens=60,
+    )
+    (call,) = first.choices[0].message.tool_calls
+    # The agent loop as the SDK's users write it: the answer's message object goes back as it came.
+    messages = [*ASK, first.choices[0].message, {"role": "tool", "tool_call_id": call.id, "content": '{"celsius": 21}'}]
     response = client.chat.completions.create(
         model=MODEL, messages=messages, tools=[WEATHER], tool_choice="none", temperature=0, max_tokens=30
     )

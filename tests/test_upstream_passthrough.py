@@ -26,7 +26,7 @@ from enclave.engines.base import (
     ToolSpec,
 )
 from enclave.engines.upstream import UpstreamEngine, UpstreamProvider
-from tests.fake_upstream import JSON_REPLY, REPLY, TOOL_CALLS, USAGE, FakeUpstream, fake_upstream
+from tests.fake_upstream import JSON_REPLY, REFUSAL, REPLY, TOOL_CALLS, USAGE, FakeUpstream, fake_upstream
 from tests.servers import running_server
 
 WEATHER = ToolSpec(
@@ -298,7 +298,11 @@ def client(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "models": [],
         # A server inside the perimeter (the guard keeps the city in these messages away from external zones).
         "providers": [{"name": "hosted", "base_url": fake.url, "zone": "local", "retries": 0}],
-        "routes": [{"name": "assistant", "targets": ["hosted/tools"]}, {"name": "writer", "targets": ["hosted/ok"]}],
+        "routes": [
+            {"name": "assistant", "targets": ["hosted/tools"]},
+            {"name": "writer", "targets": ["hosted/ok"]},
+            {"name": "careful", "targets": ["hosted/refusal"]},
+        ],
     }
     path = directory / "enclave.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -349,3 +353,21 @@ def test_an_openai_client_gets_a_hosted_apis_choices_and_logprobs_through_enclav
     assert [c.finish_reason for c in response.choices] == ["stop", "length"]
     tokens = [e.token for e in response.choices[0].logprobs.content]
     assert "".join(tokens) == REPLY
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_hosted_models_refusal_reaches_the_client_as_a_refusal(client: openai.OpenAI, stream: bool) -> None:
+    messages = [{"role": "user", "content": "Hi"}]
+    if stream:
+        chunks = list(client.chat.completions.create(model="careful", messages=messages, stream=True))
+        assert "".join(c.choices[0].delta.refusal or "" for c in chunks if c.choices) == REFUSAL
+        assert not "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        message = client.chat.completions.create(model="careful", messages=messages).choices[0].message
+        assert (message.refusal, message.content) == (REFUSAL, None)
+
+
+def test_a_json_schemas_description_reaches_the_upstream(fake: FakeUpstream) -> None:
+    wanted = ResponseFormat("json_schema", {"type": "object"}, "answer", description="What the answer holds.")
+    generate(fake, "ok", chat(response_format=wanted))
+    assert fake.last("ok")["response_format"]["json_schema"]["description"] == "What the answer holds."

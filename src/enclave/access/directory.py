@@ -74,7 +74,7 @@ _KEY_COLUMNS = (api_keys.c.prefix, api_keys.c.secret_hash, api_keys.c.name, api_
                 api_keys.c.tpm, api_keys.c.created_us, api_keys.c.expires_us, api_keys.c.revoked_us)
 
 
-def _key_info(row: Row[Any], project: str | None) -> KeyInfo:
+def _key_info(row: Row[*tuple[Any, ...]], project: str | None) -> KeyInfo:
     return KeyInfo(row.prefix, row.name, row.role, project, row.rpm, row.tpm, row.created_us, row.expires_us,
                    row.revoked_us)
 

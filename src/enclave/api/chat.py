@@ -46,7 +46,7 @@ class _ChunkWriter:
         self._head = head
         self._usage = {"usage": None} if include_usage else {}
         self._text: dict[int, tuple[str, str]] = {}
-        self._ids: dict[tuple[int, int], str] = {}
+        self._started: set[tuple[int, int]] = set()  # (choice, call index) of the calls begun
 
     def chunk(
         self,
@@ -74,6 +74,8 @@ class _ChunkWriter:
         out = []
         if delta.text or delta.logprobs:
             out.append(self.chunk(index, {"content": delta.text}, logprobs=delta.logprobs))
+        if delta.refusal:
+            out.append(self.chunk(index, {"refusal": delta.refusal}))
         for piece in delta.tool_calls:
             out.extend(self._tool_call(index, piece))
         if delta.finish_reason is not None:
@@ -83,11 +85,11 @@ class _ChunkWriter:
     def _tool_call(self, index: int, piece: ToolCallDelta) -> list[str]:
         out = []
         key = (index, piece.index)
-        if key not in self._ids:
-            self._ids[key] = piece.id or call_id()
+        if key not in self._started:
+            self._started.add(key)
             first = {
                 "index": piece.index,
-                "id": self._ids[key],
+                "id": piece.id or call_id(),
                 "type": "function",
                 "function": {"name": piece.name or "", "arguments": ""},
             }
@@ -103,7 +105,7 @@ async def _chunks(answer: Answer, head: dict[str, Any], include_usage: bool) -> 
     for index in range(answer.choices):
         yield writer.chunk(index, {"role": "assistant", "content": ""})
     async for delta in answer:
-        if delta.finish_reason is None and delta.logprobs is None and not delta.tool_calls:
+        if delta.finish_reason is None and delta.logprobs is None and not delta.tool_calls and not delta.refusal:
             if delta.text:
                 yield writer.text(delta.choice, delta.text)
         else:
@@ -116,10 +118,11 @@ async def _chunks(answer: Answer, head: dict[str, Any], include_usage: bool) -> 
 
 def _choice(collected: CollectedChoice, logprobs: bool) -> dict[str, Any]:
     text = "".join(collected.text)
-    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": "".join(collected.refusal) or None}
     if collected.calls:
         message["tool_calls"] = collected.tool_calls()
-        # OpenAI's content is null when the answer is only tool calls.
+    if collected.calls or collected.refusal:
+        # OpenAI's content is null when the answer is only tool calls or a refusal.
         message["content"] = text or None
     return {
         "index": collected.index,

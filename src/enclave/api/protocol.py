@@ -12,7 +12,7 @@ import json
 from typing import Annotated, Any, ClassVar, Literal
 
 import jsonschema
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from enclave.api.bounds import EndUser, Metadata, ModelName
 from enclave.engines import base as engine
@@ -52,6 +52,7 @@ class ImagePart(_Wire):
 
 
 ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+_CONTENT_PARTS: TypeAdapter[list[TextPart | ImagePart]] = TypeAdapter(list[ContentPart])
 
 
 class FunctionCall(_Wire):
@@ -72,6 +73,28 @@ class Message(_Wire):
     tool_calls: list[ToolCall] | None = None  # assistant
     tool_call_id: str | None = None  # tool
     refusal: str | None = None  # assistant: an earlier refusal, read as its content
+    # OpenAI's assistant messages may say these are null (a response echoed back whole); a value is refused.
+    function_call: None = None
+    audio: None = None
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _content(cls, value: Any) -> Any:
+        """One error naming the part at fault (left to the union, pydantic would report each branch it tried)."""
+        if isinstance(value, list):
+            try:
+                return _CONTENT_PARTS.validate_python(value)
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                loc = list(error["loc"])
+                part = value[loc[0]] if loc and isinstance(loc[0], int) else None
+                if len(loc) > 1 and isinstance(part, dict) and loc[1] == part.get("type"):
+                    del loc[1]  # the union's tag, which pydantic puts in the path
+                where = ".".join(str(p) for p in loc)
+                raise ValueError(f"part {where}: {error['msg']} (parts are of type text or image_url)") from None
+        if value is not None and not isinstance(value, str):
+            raise ValueError("content is a string, a list of content parts, or null")
+        return value
 
     def to_engine(self, at: str = "message") -> engine.ChatMessage:
         """This message alone, checked for what its role allows; ``at`` is its path (``messages.3``) for errors."""
@@ -90,7 +113,7 @@ class Message(_Wire):
         content = self.content if self.content is not None else self.refusal
         if content is None and not calls:
             detail = "content or tool_calls" if self.role == "assistant" else "content"
-            raise InvalidRequest(f"a {self.role} message needs {detail}", param=f"{at}.content")
+            raise InvalidRequest(f"{self.role} messages need {detail}", param=f"{at}.content")
         images: list[dict[str, Any]] = []
         if isinstance(content, list):
             for i, part in enumerate(content):
@@ -154,7 +177,7 @@ class ResponseFormat(_Wire):
             raise InvalidRequest(
                 f"response_format {spec.name!r}: not a JSON Schema: {problem}", param="response_format"
             )
-        return engine.ResponseFormat("json_schema", spec.schema_, spec.name, bool(spec.strict))
+        return engine.ResponseFormat("json_schema", spec.schema_, spec.name, bool(spec.strict), spec.description)
 
 
 def schema_problem(schema: dict[str, Any]) -> str | None:

@@ -85,10 +85,13 @@ class CollectedChoice:
     text: list[str] = field(default_factory=list)
     calls: dict[int, CollectedCall] = field(default_factory=dict)
     logprobs: list[dict[str, Any]] = field(default_factory=list)
+    refusal: list[str] = field(default_factory=list)
     finish_reason: str | None = None
 
     def add(self, delta: Delta) -> None:
         self.text.append(delta.text)
+        if delta.refusal:
+            self.refusal.append(delta.refusal)
         for piece in delta.tool_calls:
             call = self.calls.get(piece.index)
             if call is None:

@@ -85,6 +85,6 @@ def show_model(
     table.add_column(style="bold")
     table.add_column()
     for key, value in fields.items():
-        shown = _size(value) if key == "size_bytes" else value
+        shown = _size(value) if key == "size_bytes" and isinstance(value, int) else value
         table.add_row(key, ", ".join(shown) if isinstance(shown, list) else str(shown))
     out.print(table)

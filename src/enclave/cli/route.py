@@ -56,7 +56,7 @@ def explain(
     wanted = _needs(needs)
     router = Router(settings_or_exit(config))
     try:
-        decision = router.decide(RequestFacts(model, data_class, project, prompt_chars, needs=wanted))  # type: ignore[arg-type]
+        decision = router.decide(RequestFacts(model, data_class, project, prompt_chars, needs=wanted))
     except EnclaveError as exc:
         param = f", param {exc.param}" if exc.param else ""
         out.print(f"[bold red]refused[/bold red] ({exc.status} {exc.code or exc.type}{param}): {exc.message}")

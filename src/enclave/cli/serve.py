@@ -192,7 +192,8 @@ def serve(
     # The ledger writer and the engine run in threads; a short switch interval lets the event loop take the GIL
     # back within half a millisecond instead of five, which is what keeps a flush out of the latency tail.
     sys.setswitchinterval(0.0005)
-    loop_factory = uvicorn.Config(app=None).get_loop_factory()  # uvloop when installed, as uvicorn.run uses
+    # uvloop when installed, as uvicorn.run uses (the app is not loaded: only the loop setting is read)
+    loop_factory = uvicorn.Config(app="enclave.api.app:create_app").get_loop_factory()
     with listener, asyncio.Runner(loop_factory=loop_factory) as runner:
         code = runner.run(_serve(settings, listener, auth_required, log_level, access_log))
     raise typer.Exit(code)

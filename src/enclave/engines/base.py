@@ -72,6 +72,7 @@ class ResponseFormat:
     schema: dict[str, Any] | None = None
     name: str | None = None
     strict: bool = False
+    description: str | None = None  # what the schema is for; hosted models read it, the grammar does not
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,7 @@ class Delta:
     choice: int = 0
     tool_calls: tuple[ToolCallDelta, ...] = ()
     logprobs: tuple[dict[str, Any], ...] | None = None
+    refusal: str = ""  # a hosted model's refusal (OpenAI's ``refusal``), passed on as it came
 
 
 class Generation(Protocol):

@@ -149,6 +149,8 @@ def _response_format(request: GenerationRequest) -> dict[str, Any] | None:
         schema: dict[str, Any] = {"name": wanted.name or "response", "schema": wanted.schema}
         if wanted.strict:
             schema["strict"] = True
+        if wanted.description is not None:
+            schema["description"] = wanted.description
         return {"type": "json_schema", "json_schema": schema}
     return None
 
@@ -222,6 +224,12 @@ def _logprobs(raw: object) -> tuple[dict[str, Any], ...] | None:
     )
 
 
+def _text(raw: object) -> str:
+    if raw is not None and not isinstance(raw, str):
+        raise TypeError("refusal is not text")
+    return raw or ""
+
+
 def _tool_call_deltas(raw: Any) -> tuple[ToolCallDelta, ...]:
     calls = []
     for position, call in enumerate(raw or ()):
@@ -253,6 +261,7 @@ def _choice_deltas(data: Any) -> list[tuple[Delta, str | None]]:
                     choice=int(choice.get("index") or 0),
                     tool_calls=_tool_call_deltas(delta.get("tool_calls")),
                     logprobs=_logprobs(choice.get("logprobs")),
+                    refusal=_text(delta.get("refusal")),
                 ),
                 choice.get("finish_reason"),
             )
@@ -267,12 +276,13 @@ def _whole_deltas(data: Any) -> list[Delta]:
         if "message" in choice:
             message = choice["message"] or {}
             text = message.get("content") or ""
+            refusal = _text(message.get("refusal"))
             calls = tuple(
                 ToolCallDelta(i, d.id, d.name, d.arguments)
                 for i, d in enumerate(_tool_call_deltas(message.get("tool_calls")))
             )
         else:
-            text, calls = choice.get("text") or "", ()
+            text, calls, refusal = choice.get("text") or "", (), ""
         if not isinstance(text, str):
             raise TypeError("content is not text")
         deltas.append(
@@ -282,6 +292,7 @@ def _whole_deltas(data: Any) -> list[Delta]:
                 choice=int(choice.get("index") or 0),
                 tool_calls=calls,
                 logprobs=_logprobs(choice.get("logprobs")),
+                refusal=refusal,
             )
         )
     if not deltas:
@@ -413,7 +424,7 @@ class UpstreamEngine:
                 deltas = self._deltas(response, request)
                 async for delta in deltas:
                     first.append(delta)
-                    if delta.text or delta.tool_calls or delta.finish_reason:
+                    if delta.text or delta.tool_calls or delta.refusal or delta.finish_reason:
                         break
         except aiohttp.ClientError as exc:
             _close(response)
@@ -475,7 +486,7 @@ class UpstreamEngine:
                 continue
             usage = chunk_usage or usage
             for delta, finish in pieces:
-                if delta.text or delta.tool_calls or delta.logprobs:
+                if delta.text or delta.tool_calls or delta.logprobs or delta.refusal:
                     begun.add(delta.choice)
                     chars += len(delta.text) + sum(len(c.arguments) for c in delta.tool_calls)
                     yield delta

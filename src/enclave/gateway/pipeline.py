@@ -167,7 +167,7 @@ class Answer:
         if delta.finish_reason is not None:
             text += self._flush(choice, _TEXT)
             calls += self._flush_calls(choice)
-        return Delta(text, delta.finish_reason, delta.usage, choice, tuple(calls), delta.logprobs)
+        return dataclasses.replace(delta, text=text, tool_calls=tuple(calls))
 
     def _restorer(self, choice: int, stream: int) -> StreamRestorer:
         restorer = self._restorers.get((choice, stream))

@@ -132,7 +132,8 @@ class TokenConstraint:
         if self.matcher.is_error():  # e.g. a step past the parser's limits while computing this mask
             raise EngineFailed(f"constrained decoding failed: {self.matcher.get_error()}")
         pointer = llama_cpp.llama_get_logits_ith(ctx, output_index)
-        logits = np.frombuffer(self._logits_type.from_address(ctypes.addressof(pointer.contents)), np.float32)
+        logits = np.frombuffer(memoryview(self._logits_type.from_address(ctypes.addressof(pointer.contents))),
+                               np.float32)
         allowed = np.unpackbits(self.mask.view(np.uint8), bitorder="little", count=self._n_vocab).view(bool)
         np.copyto(logits, _NEG_INF, where=~allowed)
         self.mask = None

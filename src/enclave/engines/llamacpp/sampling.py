@@ -19,7 +19,7 @@ class SamplerChain:
         if params.logit_bias:
             biases = (llama_cpp.llama_logit_bias * len(params.logit_bias))()
             for i, (token, bias) in enumerate(params.logit_bias.items()):
-                biases[i].token = token
+                biases[i].token = llama_cpp.llama_token(token)
                 biases[i].bias = bias
             self._add(llama_cpp.llama_sampler_init_logit_bias(n_vocab, len(params.logit_bias), biases))
         repeat = params.repeat_penalty if params.repeat_penalty is not None else defaults.repeat_penalty

@@ -106,7 +106,8 @@ class Sequence:
     def finish(self, reason: FinishReason) -> None:
         """Send the final delta. Raises ``EngineFailed`` when a complete structured answer fails its checks:
         the caller fails the sequence instead, so an invalid answer is never returned as valid."""
-        text, calls = "", []
+        text = ""
+        calls: list[ToolCallDelta] = []
         if not (reason == "stop" and self.stops.stopped):
             text, calls = self._shape(self.decoder.decode(b"", final=True))
             if self.answer is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from enclave.errors import InvalidRequest
 
@@ -87,7 +87,7 @@ class SchemaChecker:
         self._root = schema
         return self._walk(schema, "$", 0)  # type: ignore[return-value]
 
-    def _refuse(self, path: str, reason: str) -> None:
+    def _refuse(self, path: str, reason: str) -> NoReturn:
         raise InvalidRequest(f"{path}: {reason}", param=self._param)
 
     def _walk(self, node: object, path: str, depth: int) -> object:
@@ -98,7 +98,7 @@ class SchemaChecker:
         if depth > MAX_DEPTH:
             self._refuse(path, f"the schema nests deeper than {MAX_DEPTH} levels")
         out: dict[str, Any] = {}
-        for key, value in node.items():  # type: ignore[union-attr]
+        for key, value in node.items():
             where = _key(path, key)
             if key in ANNOTATIONS or (key.startswith("x-") and key != "x-guidance"):
                 continue
@@ -177,10 +177,10 @@ class SchemaChecker:
     def _pattern(self, pattern: object, where: str) -> None:
         if not isinstance(pattern, str):
             self._refuse(where, "a pattern must be a string")
-        if len(pattern) > MAX_PATTERN_LENGTH:  # type: ignore[arg-type]
+        if len(pattern) > MAX_PATTERN_LENGTH:
             self._refuse(where, f"the pattern is longer than {MAX_PATTERN_LENGTH} characters")
         try:
-            re.compile(pattern)  # type: ignore[arg-type]
+            re.compile(pattern)
         except re.error as exc:
             self._refuse(where, f"the pattern is not a valid regular expression ({exc})")
 
@@ -188,7 +188,7 @@ class SchemaChecker:
         if not isinstance(ref, str) or not ref.startswith("#"):
             self._refuse(where, "only local references ('#/$defs/...') are supported")
         target: Any = self._root
-        for part in ref[1:].lstrip("/").split("/") if ref != "#" else ():  # type: ignore[index,union-attr]
+        for part in ref[1:].lstrip("/").split("/") if ref != "#" else ():
             name = part.replace("~1", "/").replace("~0", "~")
             if isinstance(target, dict) and name in target:
                 target = target[name]
