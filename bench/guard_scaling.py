@@ -30,8 +30,10 @@ def repeat(unit: str) -> Callable[[int], str]:
 
 # name -> text of a given size
 SHAPES: dict[str, Callable[[int], str]] = {
-    "prose": repeat("Jane Roe (jane.roe@example.com, +1 415 555 2671) lives at 221 Baker Street, London NW1 6XE. "
-                    "Her card is 4111 1111 1111 1111 and she was born on 5 March 1953. "),
+    "prose": repeat(
+        "Jane Roe (jane.roe@example.com, +1 415 555 2671) lives at 221 Baker Street, London NW1 6XE. "
+        "Her card is 4111 1111 1111 1111 and she was born on 5 March 1953. "
+    ),
     "caps": repeat("Alpha Bravo Tomaszewski Neupre Kowalczyk Delta "),
     "caps-lines": repeat("Alpha Bravo Tomaszewski\n"),
     "caps-commas": repeat("Tomaszewski, "),

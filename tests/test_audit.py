@@ -57,8 +57,9 @@ def test_edit_with_recomputed_hash_breaks_the_next_link(chain) -> None:  # type:
     engine, signed = chain
     with engine.begin() as connection:
         row = connection.execute(select(audit_log).where(audit_log.c.seq == 4)).one()
-        forged = entry_hash(4, row.at_us, "someone-else", row.project, row.action, row.resource, row.outcome,
-                            row.details, row.prev_hash)
+        forged = entry_hash(
+            4, row.at_us, "someone-else", row.project, row.action, row.resource, row.outcome, row.details, row.prev_hash
+        )
         connection.execute(update(audit_log).where(audit_log.c.seq == 4).values(actor="someone-else", hash=forged))
     problems = _verify(engine, signed).problems
     assert (5, "out_of_order") in [(p.seq, p.kind) for p in problems]
@@ -136,8 +137,9 @@ def test_verify_while_entries_are_appended_finds_nothing_wrong(store_url: str, t
     import time
 
     engine = open_engine(store_url)
-    signed = Checkpoints([tmp_path / "checkpoints.jsonl", tmp_path / "mirror" / "checkpoints.jsonl"], key,
-                         pinned=(key.public,))
+    signed = Checkpoints(
+        [tmp_path / "checkpoints.jsonl", tmp_path / "mirror" / "checkpoints.jsonl"], key, pinned=(key.public,)
+    )
     stop = threading.Event()
 
     def writer() -> None:

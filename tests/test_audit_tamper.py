@@ -35,8 +35,7 @@ class Log:
 
     def batch(self, n: int, actor: str = "enc_app00001") -> tuple[int, str]:
         with self.engine.begin() as connection:
-            head = append(connection, [AuditEntry(actor, "inference", "ok", "claims", "m") for _ in range(n)],
-                          self.key)
+            head = append(connection, [AuditEntry(actor, "inference", "ok", "claims", "m") for _ in range(n)], self.key)
         self.writer.write(*head)
         return head
 
@@ -67,9 +66,20 @@ def _forge_entry(engine: Engine, actor: str = "enc_intruder") -> int:
         seq, prev = connection.execute(select(audit_head.c.seq, audit_head.c.hash)).one()
         seq += 1
         digest = entry_hash(seq, 1, actor, None, "key.create", None, "ok", "{}", prev)
-        connection.execute(insert(audit_log).values(seq=seq, at_us=1, actor=actor, project=None, action="key.create",
-                                                    resource=None, outcome="ok", details="{}", prev_hash=prev,
-                                                    hash=digest))
+        connection.execute(
+            insert(audit_log).values(
+                seq=seq,
+                at_us=1,
+                actor=actor,
+                project=None,
+                action="key.create",
+                resource=None,
+                outcome="ok",
+                details="{}",
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
         connection.execute(update(audit_head).values(seq=seq, hash=digest))
     return seq
 
@@ -92,10 +102,12 @@ def test_forged_entry_under_a_later_legitimate_batch_is_unsealed(log: Log) -> No
 def test_seal_copied_onto_a_forged_entry_does_not_verify(log: Log) -> None:
     forged = _forge_entry(log.engine)
     with log.engine.begin() as connection:
-        sealed = connection.execute(select(audit_log.c.sealed_from, audit_log.c.seal)
-                                    .where(audit_log.c.seal.is_not(None))).first()
-        connection.execute(update(audit_log).where(audit_log.c.seq == forged)
-                           .values(sealed_from=sealed.sealed_from, seal=sealed.seal))
+        sealed = connection.execute(
+            select(audit_log.c.sealed_from, audit_log.c.seal).where(audit_log.c.seal.is_not(None))
+        ).first()
+        connection.execute(
+            update(audit_log).where(audit_log.c.seq == forged).values(sealed_from=sealed.sealed_from, seal=sealed.seal)
+        )
     assert "unsealed" in _kinds(log.verify())
 
 
@@ -106,8 +118,18 @@ def _rewrite_with(log: Log, key: SigningKey, places: list[Path]) -> None:
         rows = connection.execute(select(audit_log).order_by(audit_log.c.seq)).all()
         connection.execute(delete(audit_log))
         connection.execute(update(audit_head).values(seq=0, hash=GENESIS))
-        entries = [AuditEntry("enc_someone" if r.seq == 2 else r.actor, r.action, r.outcome, r.project, r.resource,
-                              json.loads(r.details), r.at_us) for r in rows]
+        entries = [
+            AuditEntry(
+                "enc_someone" if r.seq == 2 else r.actor,
+                r.action,
+                r.outcome,
+                r.project,
+                r.resource,
+                json.loads(r.details),
+                r.at_us,
+            )
+            for r in rows
+        ]
         head = append(connection, entries, key)
     for path in places:
         path.unlink()
@@ -244,8 +266,10 @@ def test_migration_refuses_a_log_its_old_checkpoint_contradicts(store_url: str, 
 def test_cli_verify_fails_on_a_deleted_checkpoint_file_and_a_swapped_key_stops_writers(tmp_path: Path) -> None:
     key_file = tmp_path / "keys" / "audit-signing.key"
     config = tmp_path / "enclave.yaml"
-    config.write_text(f"data_dir: {tmp_path}\naudit: {{signing_key_file: {key_file}, "
-                      f"checkpoint_mirror: {tmp_path / 'worm' / 'checkpoints.jsonl'}}}\n")
+    config.write_text(
+        f"data_dir: {tmp_path}\naudit: {{signing_key_file: {key_file}, "
+        f"checkpoint_mirror: {tmp_path / 'worm' / 'checkpoints.jsonl'}}}\n"
+    )
     made = enclave("audit", "keygen", config=config)
     assert made.returncode == 0, made.stderr
     public = next(line.split()[-1] for line in made.stdout.splitlines() if line.startswith("public key:"))

@@ -27,8 +27,12 @@ from tests.stores import database, postgres_database, redis_or_skip
 
 # Every busy second costs 1: a request's cost is the busy time it used.
 PRICES = {"hourly": {"embedded": 3600.0}}
-CHAT = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Write a line about the sea."}],
-        "max_tokens": 12, "temperature": 0}
+CHAT = {
+    "model": "smollm2-135m",
+    "messages": [{"role": "user", "content": "Write a line about the sea."}],
+    "max_tokens": 12,
+    "temperature": 0,
+}
 
 
 @pytest.fixture
@@ -40,8 +44,10 @@ def engine(store_url: str) -> Iterator[Engine]:
 
 def test_first_burst_after_start_up_loads_the_spend_once_and_overwrites_no_reservation(engine: Engine) -> None:
     with engine.begin() as connection:  # 3.0 of 5.0 spent before this process started
-        connection.execute(insert(usage), [UsageRecord(f"r{i}", now_us(), "chat", "m", "ok", 1.0, project="p",
-                                                       cost=1.0).row() for i in range(3)])
+        connection.execute(
+            insert(usage),
+            [UsageRecord(f"r{i}", now_us(), "chat", "m", "ok", 1.0, project="p", cost=1.0).row() for i in range(3)],
+        )
     loads: list[str] = []
 
     def spent(project: str, month: str) -> float:
@@ -90,8 +96,11 @@ def _admin(config: Path) -> str:
 def _project_key(base: str, admin: str, project: dict[str, object]) -> str:
     headers = {"Authorization": f"Bearer {admin}"}
     assert httpx.post(f"{base}/admin/projects", json=project, headers=headers).status_code == 201
-    made = httpx.post(f"{base}/admin/keys", json={"name": f"{project['name']}-app", "role": "developer",
-                                                  "project": project["name"]}, headers=headers)
+    made = httpx.post(
+        f"{base}/admin/keys",
+        json={"name": f"{project['name']}-app", "role": "developer", "project": project["name"]},
+        headers=headers,
+    )
     assert made.status_code == 201, made.text
     return str(made.json()["key"])
 
@@ -100,12 +109,19 @@ def _cost_of_one_request(base: str, admin: str) -> float:
     """What one request of the burst's kind costs on this machine now, from the ledger."""
     key = _project_key(base, admin, {"name": "probe"})
     for _ in range(3):
-        assert httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=120,
-                          headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        assert (
+            httpx.post(
+                f"{base}/v1/chat/completions", json=CHAT, timeout=120, headers={"Authorization": f"Bearer {key}"}
+            ).status_code
+            == 200
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        rows = httpx.get(f"{base}/admin/usage", params={"by": "project", "project": "probe"},
-                         headers={"Authorization": f"Bearer {admin}"}).json()["data"]
+        rows = httpx.get(
+            f"{base}/admin/usage",
+            params={"by": "project", "project": "probe"},
+            headers={"Authorization": f"Bearer {admin}"},
+        ).json()["data"]
         if rows and rows[0]["requests"] == 3:
             return float(rows[0]["cost"]) / 3
         time.sleep(0.1)
@@ -114,8 +130,12 @@ def _cost_of_one_request(base: str, admin: str) -> float:
 
 def _burst(bases: list[str], key: str, n: int) -> list[int]:
     def send(i: int) -> int:
-        return httpx.post(f"{bases[i % len(bases)]}/v1/chat/completions", json=CHAT, timeout=120,
-                          headers={"Authorization": f"Bearer {key}"}).status_code
+        return httpx.post(
+            f"{bases[i % len(bases)]}/v1/chat/completions",
+            json=CHAT,
+            timeout=120,
+            headers={"Authorization": f"Bearer {key}"},
+        ).status_code
 
     with ThreadPoolExecutor(n) as pool:
         return list(pool.map(send, range(n)))
@@ -126,16 +146,16 @@ def _spend(url: str, project: str) -> tuple[float, float, int]:
     engine = open_engine(url)
     with engine.connect() as connection:
         total, largest, served = connection.execute(
-            select(func.coalesce(func.sum(usage.c.cost), 0.0), func.coalesce(func.max(usage.c.cost), 0.0),
-                   func.count()).where(usage.c.project == project, usage.c.month == month_of(),
-                                       usage.c.status == "ok")).one()
+            select(
+                func.coalesce(func.sum(usage.c.cost), 0.0), func.coalesce(func.max(usage.c.cost), 0.0), func.count()
+            ).where(usage.c.project == project, usage.c.month == month_of(), usage.c.status == "ok")
+        ).one()
     engine.dispose()
     return float(total), float(largest), int(served)
 
 
 def _settings(url: str, **extra: object) -> dict[str, object]:
-    return {"auth": {"mode": "on"}, "store": {"url": url}, "ledger": {"flush_seconds": 0.2}, "prices": PRICES,
-            **extra}
+    return {"auth": {"mode": "on"}, "store": {"url": url}, "ledger": {"flush_seconds": 0.2}, "prices": PRICES, **extra}
 
 
 def test_hourly_burst_right_after_start_up_overspends_at_most_one_request(tmp_path: Path) -> None:
@@ -145,8 +165,12 @@ def test_hourly_burst_right_after_start_up_overspends_at_most_one_request(tmp_pa
         with running_server(config, tmp_path / "first.log") as base:
             budget = 4 * _cost_of_one_request(base, admin)
             key = _project_key(base, admin, {"name": "tight", "monthly_budget": budget})
-            assert httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=120,
-                              headers={"Authorization": f"Bearer {key}"}).status_code == 200
+            assert (
+                httpx.post(
+                    f"{base}/v1/chat/completions", json=CHAT, timeout=120, headers={"Authorization": f"Bearer {key}"}
+                ).status_code
+                == 200
+            )
         # A new process: its first burst meets a month already begun, loading while requests arrive.
         with running_server(config, tmp_path / "second.log") as base:
             statuses = _burst([base], key, 16)

@@ -16,7 +16,8 @@ from tests.servers import enclave, write_config
                                   ["route"], ["route", "list"], ["route", "explain"], ["guard"], ["guard", "scan"],
                                   ["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["projects"],
                                   ["projects", "create"], ["projects", "update"], ["projects", "list"], ["usage"],
-                                  ["audit"], ["audit", "verify"], ["audit", "list"]])
+                                  ["audit"], ["audit", "verify"], ["audit", "list"], ["audit", "keygen"],
+                                  ["audit", "migrate"]])
 def test_every_command_has_help(args: list[str]) -> None:
     result = enclave(*args, "--help")
     assert result.returncode == 0, result.stderr

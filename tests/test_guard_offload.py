@@ -29,8 +29,18 @@ from tests.servers import running_server, write_config
 LOCAL = "embedded/smollm2-135m"
 # The shapes that once made the guard quadratic, together: a label before a long run of spaces, hyphenated
 # tokens, a run of companies, JWT starts, addresses, given names, grouped digits.
-HOSTILE = ("MRN" + " " * 500 + "!\n" + "Ab-" * 100 + " Acme Ltd Initech Inc Globex Corp\n" + "eyJ-" * 50
-           + "\n221 Baker Street, London\n" + "Rose Grant Mark " * 10 + "12 34 56 78 90 " * 10 + "\n")
+HOSTILE = (
+    "MRN"
+    + " " * 500
+    + "!\n"
+    + "Ab-" * 100
+    + " Acme Ltd Initech Inc Globex Corp\n"
+    + "eyJ-" * 50
+    + "\n221 Baker Street, London\n"
+    + "Rose Grant Mark " * 10
+    + "12 34 56 78 90 " * 10
+    + "\n"
+)
 
 
 def hostile(size: int) -> str:
@@ -46,8 +56,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_a_stream_keeps_flowing_while_a_long_hostile_text_is_scanned(server: str) -> None:
-    story = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Tell a long story."}],
-             "max_tokens": 900, "ignore_eos": True, "temperature": 0, "stream": True}
+    story = {
+        "model": "smollm2-135m",
+        "messages": [{"role": "user", "content": "Tell a long story."}],
+        "max_tokens": 900,
+        "ignore_eos": True,
+        "temperature": 0,
+        "stream": True,
+    }
     scanned = threading.Event()
     answer: list[httpx.Response] = []
 
@@ -56,8 +72,10 @@ def test_a_stream_keeps_flowing_while_a_long_hostile_text_is_scanned(server: str
         scanned.set()
 
     chunks_during_scan = 0
-    with httpx.Client(timeout=60) as client, client.stream("POST", f"{server}/v1/chat/completions",
-                                                           json=story) as stream:
+    with (
+        httpx.Client(timeout=60) as client,
+        client.stream("POST", f"{server}/v1/chat/completions", json=story) as stream,
+    ):
         assert stream.status_code == 200
         lines = stream.iter_lines()
         next(line for line in lines if line.startswith("data: "))  # the stream is running
@@ -82,9 +100,11 @@ def test_a_stream_keeps_flowing_while_a_long_hostile_text_is_scanned(server: str
 def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeUpstream]]:
     directory = tmp_path_factory.mktemp("guard-capped")
     with fake_upstream() as fake:
-        settings = {"guard": {"max_chars": 200},
-                    "providers": [{"name": "hosted", "base_url": fake.url, "zone": "external"}],
-                    "routes": [{"name": "assistant", "targets": ["hosted/ok", LOCAL]}]}
+        settings = {
+            "guard": {"max_chars": 200},
+            "providers": [{"name": "hosted", "base_url": fake.url, "zone": "external"}],
+            "routes": [{"name": "assistant", "targets": ["hosted/ok", LOCAL]}],
+        }
         config = write_config(directory, settings, context=1024, parallel=2, threads=2)
         with running_server(config, Path(directory / "server.log")) as url:
             yield url, fake
@@ -122,11 +142,13 @@ def test_a_scan_beyond_the_guards_limit_is_413_naming_the_field(capped: tuple[st
 
 
 def test_a_long_text_is_read_by_a_worker_process_and_under_block_one_beyond_the_limit_is_refused() -> None:
-    settings = Settings.model_validate({
-        "providers": [{"name": "hosted", "base_url": "http://127.0.0.1:9/v1", "zone": "external"}],
-        "routes": [{"name": "assistant", "targets": ["hosted/model"]}],
-        "guard": {"action": "block", "max_chars": 300, "inline_chars": 10},
-    })
+    settings = Settings.model_validate(
+        {
+            "providers": [{"name": "hosted", "base_url": "http://127.0.0.1:9/v1", "zone": "external"}],
+            "routes": [{"name": "assistant", "targets": ["hosted/model"]}],
+            "guard": {"action": "block", "max_chars": 300, "inline_chars": 10},
+        }
+    )
     gateway = Gateway(Router(settings), Dispatcher({}, {}), Guard(settings.guard))
 
     async def inspect(text: str) -> GuardReport:

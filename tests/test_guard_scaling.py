@@ -79,9 +79,20 @@ def test_work_grows_linearly_with_hostile_text(shape: str) -> None:
     assert large <= 5 * small, f"{shape}: {small} lines for 2,000 characters, {large} for 8,000"
 
 
-@pytest.mark.parametrize("shape", ["label and spaces", "unit and spaces", "hyphenated token", "e-mail local part",
-                                   "function words",
-                                   "JWT starts", "private key headers", "address blocks", "companies"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "label and spaces",
+        "unit and spaces",
+        "hyphenated token",
+        "e-mail local part",
+        "function words",
+        "JWT starts",
+        "private key headers",
+        "address blocks",
+        "companies",
+    ],
+)
 def test_pattern_time_grows_linearly_with_hostile_text(shape: str) -> None:
     small, large = cpu_seconds(SHAPES[shape](20_000)), cpu_seconds(SHAPES[shape](80_000))
     # Linear is 4 times; quadratic, 16. A margin for a busy machine, far from what a rescan would cost.

@@ -24,8 +24,13 @@ from enclave.store.schema import audit_log, usage
 from tests.servers import enclave, running_server, write_config
 from tests.stores import PG_ADMIN_URL, postgres_database
 
-STREAM = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Tell me a long story."}],
-          "stream": True, "ignore_eos": True, "temperature": 0}
+STREAM = {
+    "model": "smollm2-135m",
+    "messages": [{"role": "user", "content": "Tell me a long story."}],
+    "stream": True,
+    "ignore_eos": True,
+    "temperature": 0,
+}
 
 
 def _one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
@@ -36,18 +41,22 @@ def _one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize(("setting", "named"), [
-    ({"models": [{"name": "m", "path": "missing.gguf"}]}, "file not found"),
-    ({"models": [{"name": "m", "path": "enclave.yaml"}]}, "is not a GGUF file"),
-    ({"models": [{"name": "m", "path": "x.gguf", "contxt": 512}]}, "models[0].contxt: unknown key"),
-    ({"audit": {"public_keys": ["ed25519:" + "A" * 43 + "="]}}, "no audit signing key"),
-    ({"store": {"url_env": "ENCLAVE_TEST_UNSET_URL"}}, "ENCLAVE_TEST_UNSET_URL is not set"),
-])
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ({"models": [{"name": "m", "path": "missing.gguf"}]}, "file not found"),
+        ({"models": [{"name": "m", "path": "enclave.yaml"}]}, "is not a GGUF file"),
+        ({"models": [{"name": "m", "path": "x.gguf", "contxt": 512}]}, "models[0].contxt: unknown key"),
+        ({"audit": {"public_keys": ["ed25519:" + "A" * 43 + "="]}}, "no audit signing key"),
+        ({"store": {"url_env": "ENCLAVE_TEST_UNSET_URL"}}, "ENCLAVE_TEST_UNSET_URL is not set"),
+    ],
+)
 def test_start_up_failure_is_one_line_and_exit_1(tmp_path: Path, setting: dict[str, object], named: str) -> None:
     config = tmp_path / "enclave.yaml"
     config.write_text(yaml.safe_dump({"data_dir": str(tmp_path), **setting}))
-    line = _one_line_failure(enclave("serve", "--port", "0", config=config,
-                                     env={"XDG_CONFIG_HOME": str(tmp_path / "config")}))
+    line = _one_line_failure(
+        enclave("serve", "--port", "0", config=config, env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    )
     assert named in line
 
 
@@ -125,8 +134,9 @@ def serving(tmp_path: Path) -> Iterator[Start]:
     with ExitStack() as stack:
 
         def start(**server: object) -> tuple[str, subprocess.Popen[bytes], Path]:
-            config = write_config(tmp_path, {"server": server, "ledger": {"flush_seconds": 60}}, context=2048,
-                                  parallel=4, threads=2)
+            config = write_config(
+                tmp_path, {"server": server, "ledger": {"flush_seconds": 60}}, context=2048, parallel=4, threads=2
+            )
             processes: list[subprocess.Popen[bytes]] = []
             base = stack.enter_context(running_server(config, tmp_path / "server.log", process_out=processes))
             return base, processes[0], tmp_path
@@ -149,8 +159,9 @@ def test_sigterm_lets_streams_in_flight_finish_and_refuses_new_requests(serving:
     process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 30
     while True:  # the drain begins within a tick of the signal
-        refused = httpx.post(f"{base}/v1/chat/completions", json={**STREAM, "stream": False, "max_tokens": 1},
-                             timeout=60)
+        refused = httpx.post(
+            f"{base}/v1/chat/completions", json={**STREAM, "stream": False, "max_tokens": 1}, timeout=60
+        )
         if refused.status_code == 503 or time.monotonic() > deadline:
             break
     assert refused.status_code == 503 and refused.headers["connection"] == "close"
@@ -170,8 +181,11 @@ def test_drain_deadline_ends_what_is_left_with_an_error_the_client_sees(serving:
     streams: list[list[str]] = []
     reader = _stream_until_first_token(base, {**STREAM, "max_tokens": 1900}, streams)
     whole: list[httpx.Response] = []
-    waiting = threading.Thread(target=lambda: whole.append(httpx.post(
-        f"{base}/v1/chat/completions", json={**STREAM, "stream": False, "max_tokens": 1900}, timeout=120)))
+    waiting = threading.Thread(
+        target=lambda: whole.append(
+            httpx.post(f"{base}/v1/chat/completions", json={**STREAM, "stream": False, "max_tokens": 1900}, timeout=120)
+        )
+    )
     waiting.start()
     deadline = time.monotonic() + 60
     while httpx.get(f"{base}/health", timeout=10).json()["models"]["smollm2-135m"]["active_sequences"] < 2:
@@ -196,8 +210,9 @@ def _written(store: Engine) -> int:
 
 def test_database_dropped_and_created_again_is_migrated_and_written_to(tmp_path: Path) -> None:
     with postgres_database() as url:
-        config = write_config(tmp_path, {"store": {"url": url}, "ledger": {"flush_seconds": 0.2}}, context=512,
-                              threads=2)
+        config = write_config(
+            tmp_path, {"store": {"url": url}, "ledger": {"flush_seconds": 0.2}}, context=512, threads=2
+        )
         body = {**STREAM, "stream": False, "max_tokens": 2}
         with running_server(config, tmp_path / "server.log") as base:
             assert httpx.post(f"{base}/v1/chat/completions", json=body, timeout=60).status_code == 200

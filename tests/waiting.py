@@ -10,8 +10,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], timeout: float = 30.0, interval: float = 0.05,
-               message: str = "the condition") -> T:
+def wait_until(
+    condition: Callable[[], T], timeout: float = 30.0, interval: float = 0.05, message: str = "the condition"
+) -> T:
     """Ask ``condition`` until it returns something true, and return that; fail the test if ``timeout`` seconds
     pass first. The deadline is generous on purpose: a busy machine makes background work slower, not wrong."""
     deadline = time.monotonic() + timeout
@@ -23,8 +24,9 @@ def wait_until(condition: Callable[[], T], timeout: float = 30.0, interval: floa
         time.sleep(interval)
 
 
-async def wait_until_async(condition: Callable[[], T], seconds: float = 30.0, interval: float = 0.01,
-                           message: str = "the condition") -> T:
+async def wait_until_async(
+    condition: Callable[[], T], seconds: float = 30.0, interval: float = 0.01, message: str = "the condition"
+) -> T:
     """``wait_until`` inside an event loop: the loop goes on running (and with it the work waited for)."""
     try:
         async with asyncio.timeout(seconds):

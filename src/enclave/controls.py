@@ -67,14 +67,17 @@ def open_controls(settings: Settings, auth_required: bool) -> Controls:
     engine = open_store(settings)
     directory = Directory(engine, signed)
     spent = partial(month_spend, engine)
-    limiter: Limiter = (RedisLimiter(settings.limits.redis_url, spent) if settings.limits.backend == "redis"
-                        else MemoryLimiter(spent))
+    limiter: Limiter = (
+        RedisLimiter(settings.limits.redis_url, spent) if settings.limits.backend == "redis" else MemoryLimiter(spent)
+    )
     recorder = Recorder(engine, settings.ledger, signed, settings.audit.checkpoint_seconds)
     accounting = Accounting(PriceSheet(settings.prices), settings.limits, limiter, recorder)
     access = Access(directory, auth_required, settings.auth.cache_seconds)
     if auth_required and not any(k.role == "admin" and k.state(now_us()) == "active" for k in directory.list_keys()):
-        log.warning("authentication is on and no admin key exists: create one with "
-                    "`enclave keys create --name NAME --role admin`")
+        log.warning(
+            "authentication is on and no admin key exists: create one with "
+            "`enclave keys create --name NAME --role admin`"
+        )
     return Controls(engine, directory, access, accounting, recorder)
 
 
@@ -83,8 +86,17 @@ def record_start(settings: Settings, accounting: Accounting, auth_required: bool
     the record: a digest of the configuration, so a changed rule shows up as a changed digest."""
     policy = settings.model_dump(mode="json", include={"policy", "routes", "guard", "auth", "limits", "prices"})
     digest = hashlib.sha256(json.dumps(settings.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
-    accounting.audit(AuditEntry("server", "server.start", "ok", details={
-        "config_sha256": digest, "auth_required": auth_required,
-        "rules": [r["name"] for r in policy["policy"]["rules"]], "routes": [r["name"] for r in policy["routes"]],
-        "guard_action": policy["guard"]["action"],
-    }))
+    accounting.audit(
+        AuditEntry(
+            "server",
+            "server.start",
+            "ok",
+            details={
+                "config_sha256": digest,
+                "auth_required": auth_required,
+                "rules": [r["name"] for r in policy["policy"]["rules"]],
+                "routes": [r["name"] for r in policy["routes"]],
+                "guard_action": policy["guard"]["action"],
+            },
+        )
+    )

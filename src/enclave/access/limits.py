@@ -72,15 +72,19 @@ def _headers(quotas: list[Quota], used: list[tuple[float, float]], tokens: int, 
     requests = [(q.rpm, q.rpm - r - 1) for q, (r, _) in zip(quotas, used, strict=True) if q.rpm]
     if requests:
         limit, remaining = min(requests, key=lambda x: x[1])
-        headers |= {"x-ratelimit-limit-requests": str(limit),
-                    "x-ratelimit-remaining-requests": str(max(0, int(remaining))),
-                    "x-ratelimit-reset-requests": reset}
+        headers |= {
+            "x-ratelimit-limit-requests": str(limit),
+            "x-ratelimit-remaining-requests": str(max(0, int(remaining))),
+            "x-ratelimit-reset-requests": reset,
+        }
     token_limits = [(q.tpm, q.tpm - t - tokens) for q, (_, t) in zip(quotas, used, strict=True) if q.tpm]
     if token_limits:
         limit, remaining = min(token_limits, key=lambda x: x[1])
-        headers |= {"x-ratelimit-limit-tokens": str(limit),
-                    "x-ratelimit-remaining-tokens": str(max(0, int(remaining))),
-                    "x-ratelimit-reset-tokens": reset}
+        headers |= {
+            "x-ratelimit-limit-tokens": str(limit),
+            "x-ratelimit-remaining-tokens": str(max(0, int(remaining))),
+            "x-ratelimit-reset-tokens": reset,
+        }
     return headers
 
 
@@ -89,8 +93,7 @@ def _refusal(quota: Quota, kind: str, used: float, headers: dict[str, str], now:
     limit = quota.rpm if kind == "requests" else quota.tpm
     scope = quota.scope.split(":", 1)[0]
     return RateLimited(
-        f"Rate limit reached for this {scope}: {limit} {kind} per minute (used {int(used)}). "
-        f"Retry after {retry} s.",
+        f"Rate limit reached for this {scope}: {limit} {kind} per minute (used {int(used)}). Retry after {retry} s.",
         headers={**headers, "Retry-After": str(retry)},
     )
 
@@ -100,8 +103,10 @@ def _budget_headers(spent: float, budget: float) -> dict[str, str]:
 
 
 def _budget_refusal(budget: Budget, spent: float) -> BudgetExceeded:
-    return BudgetExceeded(f"Project '{budget.project}' has spent its monthly budget ({spent:.2f} of "
-                          f"{budget.limit:.2f}).", headers=_budget_headers(spent, budget.limit))
+    return BudgetExceeded(
+        f"Project '{budget.project}' has spent its monthly budget ({spent:.2f} of {budget.limit:.2f}).",
+        headers=_budget_headers(spent, budget.limit),
+    )
 
 
 class Limiter(Protocol):
@@ -146,8 +151,10 @@ class MemoryLimiter:
 
     def _used(self, scope: str, minute: int, weight: float) -> tuple[float, float]:
         c = self._counts
-        return (c.get((scope, "r", minute), 0) + weight * c.get((scope, "r", minute - 1), 0),
-                c.get((scope, "t", minute), 0) + weight * c.get((scope, "t", minute - 1), 0))
+        return (
+            c.get((scope, "r", minute), 0) + weight * c.get((scope, "r", minute - 1), 0),
+            c.get((scope, "t", minute), 0) + weight * c.get((scope, "t", minute - 1), 0),
+        )
 
     async def admit(self, quotas: list[Quota], tokens: int, budget: Budget | None) -> Admission:
         budget_key = None

@@ -53,10 +53,12 @@ class DrainGate:
             await self.app(scope, receive, send)
             return
         if self.drain.draining:
-            error = ShuttingDown("The server is shutting down and takes no new requests; retry on another "
-                                 "replica or once it is back.")
-            refusal = JSONResponse(enclave_error_body(error), status_code=error.status,
-                                   headers={"Retry-After": "1", "Connection": "close"})
+            error = ShuttingDown(
+                "The server is shutting down and takes no new requests; retry on another replica or once it is back."
+            )
+            refusal = JSONResponse(
+                enclave_error_body(error), status_code=error.status, headers={"Retry-After": "1", "Connection": "close"}
+            )
             await refusal(scope, receive, send)
             return
         self.drain.enter()

@@ -43,10 +43,22 @@ def canonical(details: dict[str, Any]) -> str:
     return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_hash(seq: int, at_us: int, actor: str, project: str | None, action: str, resource: str | None,
-               outcome: str, details: str, prev_hash: str) -> str:
-    payload = json.dumps([seq, at_us, actor, project, action, resource, outcome, details, prev_hash],
-                         separators=(",", ":"), ensure_ascii=False)
+def entry_hash(
+    seq: int,
+    at_us: int,
+    actor: str,
+    project: str | None,
+    action: str,
+    resource: str | None,
+    outcome: str,
+    details: str,
+    prev_hash: str,
+) -> str:
+    payload = json.dumps(
+        [seq, at_us, actor, project, action, resource, outcome, details, prev_hash],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -72,11 +84,25 @@ def append(connection: Connection, entries: Iterable[AuditEntry], key: SigningKe
     for entry in batch:
         seq += 1
         details = canonical(entry.details)
-        digest = entry_hash(seq, entry.at_us, entry.actor, entry.project, entry.action, entry.resource,
-                            entry.outcome, details, prev)
-        rows.append({"seq": seq, "at_us": entry.at_us, "actor": entry.actor, "project": entry.project,
-                     "action": entry.action, "resource": entry.resource, "outcome": entry.outcome,
-                     "details": details, "prev_hash": prev, "hash": digest, "sealed_from": None, "seal": None})
+        digest = entry_hash(
+            seq, entry.at_us, entry.actor, entry.project, entry.action, entry.resource, entry.outcome, details, prev
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "at_us": entry.at_us,
+                "actor": entry.actor,
+                "project": entry.project,
+                "action": entry.action,
+                "resource": entry.resource,
+                "outcome": entry.outcome,
+                "details": details,
+                "prev_hash": prev,
+                "hash": digest,
+                "sealed_from": None,
+                "seal": None,
+            }
+        )
         prev = digest
     if key is not None:
         rows[-1] |= {"sealed_from": first, "seal": key.sign(seal_message(first, seq, prev))}
@@ -119,13 +145,20 @@ class _Seals:
         if seal is None or first is None:
             return
         if not any(key.verifies(seal_message(first, seq, digest), seal) for key in self._trusted):
-            self._problems.append(Problem(seq, "unsealed", f"entries {first}..{seq}: the seal does not verify "
-                                          "with a trusted key (forged, or signed by a replaced key)"))
+            self._problems.append(
+                Problem(
+                    seq,
+                    "unsealed",
+                    f"entries {first}..{seq}: the seal does not verify "
+                    "with a trusted key (forged, or signed by a replaced key)",
+                )
+            )
         elif first > self.covered + 1:
             self.unsealed(first - 1)
         elif first <= self.covered:
-            self._problems.append(Problem(first, "unsealed", f"entries {first}..{seq}: sealed twice (a seal "
-                                          "copied from elsewhere)"))
+            self._problems.append(
+                Problem(first, "unsealed", f"entries {first}..{seq}: sealed twice (a seal copied from elsewhere)")
+            )
         self.covered = seq
 
     def unsealed(self, last: int) -> None:
@@ -133,14 +166,18 @@ class _Seals:
         if last <= self.covered:
             return
         first = self.covered + 1
-        hint = (" (written before audit seals: run `enclave audit migrate` once)" if first == 1
-                else " (added by someone without the signing key)")
+        hint = (
+            " (written before audit seals: run `enclave audit migrate` once)"
+            if first == 1
+            else " (added by someone without the signing key)"
+        )
         self._problems.append(Problem(first, "unsealed", f"entries {first}..{last} are not sealed{hint}"))
         self.covered = last
 
 
-def walk(connection: Connection, wanted: set[int], trusted: Sequence[PublicKey] | None
-         ) -> tuple[Verification, dict[int, str]]:
+def walk(
+    connection: Connection, wanted: set[int], trusted: Sequence[PublicKey] | None
+) -> tuple[Verification, dict[int, str]]:
     """Recompute every link and check every seal (with any of ``trusted``; None: seals are not checked), in
     sequence order; returns the result and the hashes at the ``wanted`` positions.
 
@@ -157,14 +194,29 @@ def walk(connection: Connection, wanted: set[int], trusted: Sequence[PublicKey] 
             gap = f"entries {expected}..{row.seq - 1}" if row.seq > expected + 1 else f"entry {expected}"
             result.problems.append(Problem(expected, "missing", f"{gap} missing (deleted)"))
         if row.prev_hash != prev:
-            result.problems.append(Problem(row.seq, "out_of_order",
-                                           f"entry {row.seq} does not follow the entry before it "
-                                           "(an entry before it was deleted, inserted or moved)"))
-        recomputed = entry_hash(row.seq, row.at_us, row.actor, row.project, row.action, row.resource,
-                                row.outcome, row.details, row.prev_hash)
+            result.problems.append(
+                Problem(
+                    row.seq,
+                    "out_of_order",
+                    f"entry {row.seq} does not follow the entry before it "
+                    "(an entry before it was deleted, inserted or moved)",
+                )
+            )
+        recomputed = entry_hash(
+            row.seq,
+            row.at_us,
+            row.actor,
+            row.project,
+            row.action,
+            row.resource,
+            row.outcome,
+            row.details,
+            row.prev_hash,
+        )
         if recomputed != row.hash:
-            result.problems.append(Problem(row.seq, "edited",
-                                           f"entry {row.seq} does not match its hash (edited or moved)"))
+            result.problems.append(
+                Problem(row.seq, "edited", f"entry {row.seq} does not match its hash (edited or moved)")
+            )
         if trusted is not None:
             seals.see(row.seq, row.hash, row.sealed_from, row.seal)
         if row.seq in wanted or row.seq == head_seq:
@@ -175,7 +227,12 @@ def walk(connection: Connection, wanted: set[int], trusted: Sequence[PublicKey] 
     if trusted is not None:
         seals.unsealed(result.head_seq)
     if result.head_seq < head_seq or (head_seq > 0 and at.get(head_seq) != head_hash):
-        result.problems.append(Problem(result.head_seq, "head",
-                                       f"the log ends at entry {result.head_seq} but its head says {head_seq} "
-                                       "(entries at the end deleted, or the head edited)"))
+        result.problems.append(
+            Problem(
+                result.head_seq,
+                "head",
+                f"the log ends at entry {result.head_seq} but its head says {head_seq} "
+                "(entries at the end deleted, or the head edited)",
+            )
+        )
     return result, at

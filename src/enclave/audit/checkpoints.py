@@ -42,8 +42,9 @@ class Checkpoint:
         return f"enclave-audit-checkpoint-v1|{self.n}|{self.seq}|{self.hash}|{self.at_us}|{self.key}".encode()
 
     def line(self) -> str:
-        return json.dumps({"n": self.n, "seq": self.seq, "hash": self.hash, "at_us": self.at_us, "key": self.key,
-                           "sig": self.sig})
+        return json.dumps(
+            {"n": self.n, "seq": self.seq, "hash": self.hash, "at_us": self.at_us, "key": self.key, "sig": self.sig}
+        )
 
 
 @dataclass(slots=True)
@@ -109,11 +110,13 @@ def read_place(path: Path) -> Place:
             if "mac" in raw and "sig" not in raw:
                 place.legacy.append(raw)
                 continue
-            point = Checkpoint(int(raw["n"]), int(raw["seq"]), str(raw["hash"]), int(raw["at_us"]),
-                               str(raw["key"]), str(raw["sig"]))
+            point = Checkpoint(
+                int(raw["n"]), int(raw["seq"]), str(raw["hash"]), int(raw["at_us"]), str(raw["key"]), str(raw["sig"])
+            )
         except (ValueError, KeyError, TypeError):
-            place.problems.append(Problem(0, "checkpoint", f"{path}:{number}: not a checkpoint (edited, or a "
-                                          "write cut off by a crash)"))
+            place.problems.append(
+                Problem(0, "checkpoint", f"{path}:{number}: not a checkpoint (edited, or a write cut off by a crash)")
+            )
             continue
         place.points.append(point)
     return place
@@ -123,8 +126,7 @@ class Checkpoints:
     """The checkpoint places, the key that signs new checkpoints (None: verification only) and the public keys
     pinned in the configuration (empty: not pinned)."""
 
-    def __init__(self, places: Sequence[Path], key: SigningKey | None = None,
-                 pinned: Sequence[PublicKey] = ()) -> None:
+    def __init__(self, places: Sequence[Path], key: SigningKey | None = None, pinned: Sequence[PublicKey] = ()) -> None:
         assert places, "checkpoints need at least one place"
         self.places = list(places)
         self.key = key
@@ -148,9 +150,13 @@ class Checkpoints:
             found = {path: _last_counter(path) for path in self.places}
             for path, last in found.items():
                 if last < self._written:
-                    log.error("audit checkpoints in %s end at %d, but this process wrote %d: the file was cut "
-                              "short or rolled back; the next checkpoint keeps the gap visible", path, last,
-                              self._written)
+                    log.error(
+                        "audit checkpoints in %s end at %d, but this process wrote %d: the file was cut "
+                        "short or rolled back; the next checkpoint keeps the gap visible",
+                        path,
+                        last,
+                        self._written,
+                    )
             # Counting on from the highest number seen, here or in any place, leaves a rolled-back place a gap.
             n = self._written = max(self._written, *found.values()) + 1
             at = now_us()

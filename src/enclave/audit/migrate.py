@@ -64,8 +64,10 @@ def migrate_log(engine: Engine, checkpoints: Checkpoints, legacy_key: bytes | No
         if not hmac.compare_digest(str(raw["mac"]), _legacy_mac(legacy_key, seq, digest, at_us)):
             raise InvalidRequest(f"an old checkpoint (entry {seq}) has a wrong HMAC signature: nothing was sealed")
         if seq > result.head_seq:
-            raise InvalidRequest(f"an old checkpoint signed {seq} entries, the log has {result.head_seq} (entries "
-                                 "at the end deleted): nothing was sealed")
+            raise InvalidRequest(
+                f"an old checkpoint signed {seq} entries, the log has {result.head_seq} (entries "
+                "at the end deleted): nothing was sealed"
+            )
         if seq > 0 and hashes.get(seq) != digest:
             raise InvalidRequest(f"entry {seq} differs from the one an old checkpoint signed: nothing was sealed")
         checked += 1
@@ -79,7 +81,14 @@ def migrate_log(engine: Engine, checkpoints: Checkpoints, legacy_key: bytes | No
             raise InvalidRequest("the log changed while it was checked; run the migration again")
         seal = checkpoints.key.sign(seal_message(1, end, row.hash))
         connection.execute(update(audit_log).where(audit_log.c.seq == end).values(sealed_from=1, seal=seal))
-        head = append(connection, [AuditEntry(actor, "audit.migrate", "ok", details={
-            "sealed": [1, end], "legacy_checkpoints_checked": checked})], checkpoints.key)
+        head = append(
+            connection,
+            [
+                AuditEntry(
+                    actor, "audit.migrate", "ok", details={"sealed": [1, end], "legacy_checkpoints_checked": checked}
+                )
+            ],
+            checkpoints.key,
+        )
     checkpoints.write(*head)
     return Migration(end, checked, unchecked)

@@ -42,7 +42,7 @@ class PublicKey:
         if not text.startswith(PREFIX):
             raise ValueError(f"a public key starts with {PREFIX!r}")
         try:
-            raw = base64.b64decode(text[len(PREFIX):], validate=True)
+            raw = base64.b64decode(text[len(PREFIX) :], validate=True)
         except binascii.Error as exc:
             raise ValueError("a public key is base64 after its prefix") from exc
         if len(raw) != 32:
@@ -99,8 +99,9 @@ def generate(path: Path) -> SigningKey:
     """A new key pair: the private key at ``path`` (mode 0600, never overwritten), its public key beside it in
     ``path.pub`` (a copy for convenience: verification trusts only what is pinned)."""
     private = Ed25519PrivateKey.generate()
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written aside, then linked into place: the key appears whole or not at all, and never replaces one.
     draft = path.with_name(f".{path.name}.{os.getpid()}")
@@ -124,12 +125,14 @@ def _from_text(text: str, source: str) -> SigningKey:
         if text.startswith("-----BEGIN"):
             private = serialization.load_pem_private_key(text.encode(), password=None)
         elif text.startswith(PREFIX):
-            private = Ed25519PrivateKey.from_private_bytes(base64.b64decode(text[len(PREFIX):], validate=True))
+            private = Ed25519PrivateKey.from_private_bytes(base64.b64decode(text[len(PREFIX) :], validate=True))
         else:
             raise ValueError("neither PEM nor ed25519:<base64>")
     except (ValueError, TypeError, binascii.Error) as exc:
-        raise ConfigError(f"{source}: not an Ed25519 private key ({exc}); an HMAC secret from an earlier "
-                          "version no longer signs: create a key pair with `enclave audit keygen`") from exc
+        raise ConfigError(
+            f"{source}: not an Ed25519 private key ({exc}); an HMAC secret from an earlier "
+            "version no longer signs: create a key pair with `enclave audit keygen`"
+        ) from exc
     if not isinstance(private, Ed25519PrivateKey):
         raise ConfigError(f"{source}: the audit signing key must be an Ed25519 key")
     return SigningKey(private, source)
@@ -146,16 +149,21 @@ def load_signing_key(settings: Settings, create: bool) -> SigningKey:
         return _from_text(path.read_text(encoding="utf-8"), str(path))
     except FileNotFoundError:
         if not create:
-            raise ConfigError(f"no audit signing key at {path} (and ${variable} is not set); create one with "
-                              "`enclave audit keygen`") from None
+            raise ConfigError(
+                f"no audit signing key at {path} (and ${variable} is not set); create one with `enclave audit keygen`"
+            ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the audit signing key {path}: {exc.strerror}") from exc
     try:
         key = generate(path)
     except FileExistsError:  # another process (a CLI command, a second server) created it a moment ago
         return _from_text(path.read_text(encoding="utf-8"), str(path))
-    log.warning("created the audit signing key %s; pin its public key in enclave.yaml so that a replaced key "
-                "is noticed: audit: {public_keys: ['%s']}", path, key.public.text)
+    log.warning(
+        "created the audit signing key %s; pin its public key in enclave.yaml so that a replaced key "
+        "is noticed: audit: {public_keys: ['%s']}",
+        path,
+        key.public.text,
+    )
     return key
 
 
@@ -165,6 +173,8 @@ def open_signing_key(settings: Settings) -> SigningKey:
     pinned = pinned_keys(settings)
     key = load_signing_key(settings, create=not pinned)
     if pinned and key.public not in pinned:
-        raise ConfigError(f"the audit signing key {key.source} (public key {key.public.text}) is not one of "
-                          "audit.public_keys: the key was replaced, or the pin is out of date")
+        raise ConfigError(
+            f"the audit signing key {key.source} (public key {key.public.text}) is not one of "
+            "audit.public_keys: the key was replaced, or the pin is out of date"
+        )
     return key

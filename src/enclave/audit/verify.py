@@ -36,19 +36,32 @@ class KnownHead:
         return cls(int(seq), digest or None)
 
 
-def _trusted(checkpoints: Checkpoints, places: list[Place], fallback: PublicKey | None,
-             problems: list[Problem], warnings: list[str]) -> tuple[PublicKey, ...]:
+def _trusted(
+    checkpoints: Checkpoints,
+    places: list[Place],
+    fallback: PublicKey | None,
+    problems: list[Problem],
+    warnings: list[str],
+) -> tuple[PublicKey, ...]:
     if checkpoints.pinned:
         return checkpoints.pinned
-    warnings.append("the signing key is not pinned (audit.public_keys, or --public-key): a key replaced in every "
-                    "checkpoint place at once would go unnoticed")
+    warnings.append(
+        "the signing key is not pinned (audit.public_keys, or --public-key): a key replaced in every "
+        "checkpoint place at once would go unnoticed"
+    )
     seen: list[str] = []
     for point in sorted((p for place in places for p in place.points), key=lambda p: p.n):
         if point.key not in seen:
             seen.append(point.key)
     if len(seen) > 1:
-        problems.append(Problem(0, "key", f"checkpoints are signed by {len(seen)} different keys: the signing key "
-                                "was replaced (pin the right one in audit.public_keys)"))
+        problems.append(
+            Problem(
+                0,
+                "key",
+                f"checkpoints are signed by {len(seen)} different keys: the signing key "
+                "was replaced (pin the right one in audit.public_keys)",
+            )
+        )
     for text in seen:
         try:
             return (PublicKey.parse(text),)  # the oldest checkpoint's key: trusted on first use
@@ -67,25 +80,52 @@ def _signed(place: Place, trusted: Sequence[PublicKey], problems: list[Problem])
     for point in place.points:
         key = keys.get(point.key)
         if key is None:
-            problems.append(Problem(point.seq, "key", f"{place.path}: checkpoint {point.n} is signed by a key that "
-                                    "is not trusted (the signing key was replaced)"))
+            problems.append(
+                Problem(
+                    point.seq,
+                    "key",
+                    f"{place.path}: checkpoint {point.n} is signed by a key that "
+                    "is not trusted (the signing key was replaced)",
+                )
+            )
         elif not key.verifies(point.message(), point.sig):
-            problems.append(Problem(point.seq, "checkpoint", f"{place.path}: checkpoint {point.n}: the signature "
-                                    "does not match (forged or edited)"))
+            problems.append(
+                Problem(
+                    point.seq,
+                    "checkpoint",
+                    f"{place.path}: checkpoint {point.n}: the signature does not match (forged or edited)",
+                )
+            )
         else:
             good.append(point)
     for before, after in pairwise(good):
         if after.n <= before.n:
-            problems.append(Problem(after.seq, "checkpoint", f"{place.path}: checkpoint {after.n} follows "
-                                    f"{before.n} (lines reordered or copied)"))
+            problems.append(
+                Problem(
+                    after.seq,
+                    "checkpoint",
+                    f"{place.path}: checkpoint {after.n} follows {before.n} (lines reordered or copied)",
+                )
+            )
         elif after.n > before.n + 1:
-            problems.append(Problem(after.seq, "checkpoint", f"{place.path}: checkpoints {before.n + 1}.."
-                                    f"{after.n - 1} are missing (lines deleted)"))
+            problems.append(
+                Problem(
+                    after.seq,
+                    "checkpoint",
+                    f"{place.path}: checkpoints {before.n + 1}..{after.n - 1} are missing (lines deleted)",
+                )
+            )
     return good
 
 
-def _across_places(places: list[Place], signed: list[list[Checkpoint]], settled: set[int], allow_new: bool,
-                   problems: list[Problem], warnings: list[str]) -> list[Checkpoint]:
+def _across_places(
+    places: list[Place],
+    signed: list[list[Checkpoint]],
+    settled: set[int],
+    allow_new: bool,
+    problems: list[Problem],
+    warnings: list[str],
+) -> list[Checkpoint]:
     """Every place must hold what the others hold; returns the checkpoints of all places together.
 
     A writer appends to the first place, then to the others, one checkpoint at a time. ``settled`` are the
@@ -98,19 +138,36 @@ def _across_places(places: list[Place], signed: list[list[Checkpoint]], settled:
         if allow_new:
             warnings.append("no checkpoints yet (--new): a cut tail or a rolled-back store cannot be seen")
         else:
-            problems.append(Problem(0, "checkpoint", f"no signed checkpoints in {names}: deleted or emptied (if "
-                                    "this log is new, say so with --new)"))
+            problems.append(
+                Problem(
+                    0,
+                    "checkpoint",
+                    f"no signed checkpoints in {names}: deleted or emptied (if this log is new, say so with --new)",
+                )
+            )
         return []
     primary = {p.n for p in signed[0]}
     for place, points in zip(places[1:], signed[1:], strict=True):
         held = {p.n for p in points}
         if lost := sorted(held - primary):
-            problems.append(Problem(0, "rolled_back", f"{places[0].path} lacks checkpoints {lost[0]}..{lost[-1]} "
-                                    f"that {place.path} holds (deleted, emptied, cut short or rolled back)"))
+            problems.append(
+                Problem(
+                    0,
+                    "rolled_back",
+                    f"{places[0].path} lacks checkpoints {lost[0]}..{lost[-1]} "
+                    f"that {place.path} holds (deleted, emptied, cut short or rolled back)",
+                )
+            )
         start = min(held) if held else 1
         if behind := sorted(n for n in settled if n >= start and n not in held):
-            problems.append(Problem(0, "rolled_back", f"{place.path} lacks checkpoints {behind[0]}..{behind[-1]} "
-                                    f"that {places[0].path} holds (deleted, emptied, cut short or rolled back)"))
+            problems.append(
+                Problem(
+                    0,
+                    "rolled_back",
+                    f"{place.path} lacks checkpoints {behind[0]}..{behind[-1]} "
+                    f"that {places[0].path} holds (deleted, emptied, cut short or rolled back)",
+                )
+            )
     by_n: dict[int, Checkpoint] = {}
     for points in signed:
         for point in points:
@@ -118,13 +175,21 @@ def _across_places(places: list[Place], signed: list[list[Checkpoint]], settled:
                 problems.append(Problem(point.seq, "checkpoint", f"checkpoint {point.n} differs between the places"))
     legacy = sum(len(place.legacy) for place in places)
     if legacy:
-        warnings.append(f"{legacy} HMAC checkpoint(s) from before Ed25519 signing were not checked "
-                        "(`enclave audit migrate` checks them once)")
+        warnings.append(
+            f"{legacy} HMAC checkpoint(s) from before Ed25519 signing were not checked "
+            "(`enclave audit migrate` checks them once)"
+        )
     return sorted(by_n.values(), key=lambda p: p.n)
 
 
-def verify_log(engine: Engine, checkpoints: Checkpoints, *, allow_new: bool = False,
-               known_head: KnownHead | None = None, fallback: PublicKey | None = None) -> Verification:
+def verify_log(
+    engine: Engine,
+    checkpoints: Checkpoints,
+    *,
+    allow_new: bool = False,
+    known_head: KnownHead | None = None,
+    fallback: PublicKey | None = None,
+) -> Verification:
     """Every link, seal and checkpoint, in one consistent snapshot of the store (the server keeps appending
     meanwhile). ``fallback``: the key to trust when nothing is pinned and no checkpoint names one."""
     first_look = read_place(checkpoints.places[0])
@@ -147,19 +212,38 @@ def verify_log(engine: Engine, checkpoints: Checkpoints, *, allow_new: bool = Fa
     result.last_checkpoint_us = points[-1].at_us if points else None
     for point in points:
         if point.seq > result.head_seq:
-            result.problems.append(Problem(
-                result.head_seq, "rolled_back",
-                f"checkpoint {point.n} signed the log at {point.seq} entries; it now ends at {result.head_seq} "
-                "(entries at the end deleted, or the store rolled back)"))
+            result.problems.append(
+                Problem(
+                    result.head_seq,
+                    "rolled_back",
+                    f"checkpoint {point.n} signed the log at {point.seq} entries; it now ends at {result.head_seq} "
+                    "(entries at the end deleted, or the store rolled back)",
+                )
+            )
         elif point.seq > 0 and hashes.get(point.seq) != point.hash:
-            result.problems.append(Problem(
-                point.seq, "checkpoint",
-                f"entry {point.seq} differs from the one checkpoint {point.n} signed (the chain was rewritten)"))
+            result.problems.append(
+                Problem(
+                    point.seq,
+                    "checkpoint",
+                    f"entry {point.seq} differs from the one checkpoint {point.n} signed (the chain was rewritten)",
+                )
+            )
     if known_head is not None:
         if known_head.seq > result.head_seq:
-            result.problems.append(Problem(result.head_seq, "rolled_back", f"the log ends at entry "
-                                           f"{result.head_seq} but had reached {known_head.seq} (rolled back)"))
+            result.problems.append(
+                Problem(
+                    result.head_seq,
+                    "rolled_back",
+                    f"the log ends at entry {result.head_seq} but had reached {known_head.seq} (rolled back)",
+                )
+            )
         elif known_head.hash is not None and hashes.get(known_head.seq) != known_head.hash:
-            result.problems.append(Problem(known_head.seq, "rolled_back", f"entry {known_head.seq} is not the one "
-                                           "recorded earlier (the log was rolled back and written again)"))
+            result.problems.append(
+                Problem(
+                    known_head.seq,
+                    "rolled_back",
+                    f"entry {known_head.seq} is not the one "
+                    "recorded earlier (the log was rolled back and written again)",
+                )
+            )
     return result

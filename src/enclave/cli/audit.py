@@ -39,13 +39,21 @@ def _local_public_key(settings: Settings) -> PublicKey | None:
 
 @app.command("verify")
 def verify(
-    checkpoints: Annotated[list[Path] | None, typer.Option(
-        "--checkpoints", help="A checkpoint file (repeat for each place; default: the configured ones).")] = None,
-    public_key: Annotated[list[str] | None, typer.Option(
-        "--public-key", help="A trusted public key, ed25519:... (repeatable; default: audit.public_keys).")] = None,
+    checkpoints: Annotated[
+        list[Path] | None,
+        typer.Option("--checkpoints", help="A checkpoint file (repeat for each place; default: the configured ones)."),
+    ] = None,
+    public_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--public-key", help="A trusted public key, ed25519:... (repeatable; default: audit.public_keys)."
+        ),
+    ] = None,
     new: Annotated[bool, typer.Option("--new", help="The log is new: no checkpoints yet is not a problem.")] = False,
-    known_head: Annotated[str | None, typer.Option(
-        help="SEQ:HASH printed by an earlier verify: fail if the log no longer contains it (a rollback).")] = None,
+    known_head: Annotated[
+        str | None,
+        typer.Option(help="SEQ:HASH printed by an earlier verify: fail if the log no longer contains it (a rollback)."),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Recompute every link and seal of the chain and check every signed checkpoint in every place; exit 1 on
@@ -65,8 +73,10 @@ def verify(
         out.print(f"[yellow]note:[/yellow] {warning}")
     status = "[green]intact[/green]" if result.ok else f"[red]{len(result.problems)} problem(s)[/red]"
     last = f", the last signed {time_text(result.last_checkpoint_us)}" if result.last_checkpoint_us else ""
-    out.print(f"audit log {status}: {result.entries} entries, head {result.head_seq}:{result.head_hash}, "
-              f"{result.checkpoints} signed checkpoint(s) checked{last}")
+    out.print(
+        f"audit log {status}: {result.entries} entries, head {result.head_seq}:{result.head_hash}, "
+        f"{result.checkpoints} signed checkpoint(s) checked{last}"
+    )
     if not result.ok:
         raise typer.Exit(1)
 
@@ -85,16 +95,29 @@ def list_entries(
     for column in ("seq", "time", "actor", "project", "action", "resource", "outcome", "details"):
         table.add_column(column)
     for row in rows:
-        table.add_row(str(row.seq), time_text(row.at_us), row.actor, row.project or "", row.action,
-                      row.resource or "", row.outcome, row.details)
+        table.add_row(
+            str(row.seq),
+            time_text(row.at_us),
+            row.actor,
+            row.project or "",
+            row.action,
+            row.resource or "",
+            row.outcome,
+            row.details,
+        )
     out.print(table)
 
 
 @app.command("keygen")
 def keygen(
-    path: Annotated[Path | None, typer.Option(
-        "--out", help="Where the private key goes (default: audit.signing_key_file, else "
-                      "$XDG_CONFIG_HOME/enclave/audit-signing.key).")] = None,
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where the private key goes (default: audit.signing_key_file, else "
+            "$XDG_CONFIG_HOME/enclave/audit-signing.key).",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Create the Ed25519 key pair that signs the audit log, and print the public key to pin in enclave.yaml.
@@ -109,8 +132,9 @@ def keygen(
         raise fail(f"cannot write {target}: {exc.strerror}") from exc
     out.print(f"private key: {target} (mode 0600; keep it off the database's host and out of the data folder)")
     out.print(f"public key:  {key.public.text}")
-    out.print(f"pin it in enclave.yaml:\n  audit:\n    signing_key_file: {target}\n"
-              f"    public_keys: ['{key.public.text}']")
+    out.print(
+        f"pin it in enclave.yaml:\n  audit:\n    signing_key_file: {target}\n    public_keys: ['{key.public.text}']"
+    )
 
 
 @app.command("migrate")
@@ -132,8 +156,12 @@ def migrate(config: ConfigOption = None) -> None:
     if not done.sealed:
         out.print("nothing to migrate: every entry is sealed")
         return
-    out.print(f"sealed entries 1..{done.sealed} with {signed.key.public.text if signed.key else ''}; "
-              f"{done.legacy_checked} old checkpoint(s) checked")
+    out.print(
+        f"sealed entries 1..{done.sealed} with {signed.key.public.text if signed.key else ''}; "
+        f"{done.legacy_checked} old checkpoint(s) checked"
+    )
     if done.legacy_unchecked:
-        out.print(f"[yellow]note:[/yellow] {done.legacy_unchecked} old checkpoint(s) could not be checked: the "
-                  "old HMAC key (data_dir/audit.key or $ENCLAVE_AUDIT_KEY) is gone")
+        out.print(
+            f"[yellow]note:[/yellow] {done.legacy_unchecked} old checkpoint(s) could not be checked: the "
+            "old HMAC key (data_dir/audit.key or $ENCLAVE_AUDIT_KEY) is gone"
+        )

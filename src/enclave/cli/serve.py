@@ -43,8 +43,11 @@ _ABORT_GRACE_S = 5.0  # after the deadline: for the streams ended to send their 
 
 def _failure(message: str) -> typer.Exit:
     """A start-up failure: one line on stderr, exit status 1."""
-    err.print(f"enclave: error: {'; '.join(line.strip() for line in message.splitlines() if line.strip())}",
-              soft_wrap=True, markup=False)
+    err.print(
+        f"enclave: error: {'; '.join(line.strip() for line in message.splitlines() if line.strip())}",
+        soft_wrap=True,
+        markup=False,
+    )
     return typer.Exit(1)
 
 
@@ -69,18 +72,25 @@ def _keys_text(settings: Settings, required: bool) -> str:
 
 
 def _started_line(settings: Settings, gateway: Gateway, address: str, required: bool) -> str:
-    models = [f"{route.name} ({info.source})" if route.targets[0].provider == EMBEDDED_PROVIDER else
-              f"{route.name} (via {route.targets[0]})" for route, info in gateway.models()]
+    models = [
+        f"{route.name} ({info.source})"
+        if route.targets[0].provider == EMBEDDED_PROVIDER
+        else f"{route.name} (via {route.targets[0]})"
+        for route, info in gateway.models()
+    ]
     store = make_url(store_url(settings)).render_as_string(hide_password=True)
-    return (f"enclave serving http://{address}: models {', '.join(models)}; data folder {settings.data_dir}; "
-            f"store {store}; {_keys_text(settings, required)}")
+    return (
+        f"enclave serving http://{address}: models {', '.join(models)}; data folder {settings.data_dir}; "
+        f"store {store}; {_keys_text(settings, required)}"
+    )
 
 
 class DrainingServer(uvicorn.Server):
     """uvicorn's server with enclave's stop: the first signal drains, a second one stops at once."""
 
-    def __init__(self, config: uvicorn.Config, drain: Drain, gateway: Gateway, deadline: float,
-                 on_started: Callable[[], None]) -> None:
+    def __init__(
+        self, config: uvicorn.Config, drain: Drain, gateway: Gateway, deadline: float, on_started: Callable[[], None]
+    ) -> None:
         super().__init__(config)
         self._drain = drain
         self._gateway = gateway
@@ -108,14 +118,18 @@ class DrainingServer(uvicorn.Server):
 
     async def _drain_then_exit(self) -> None:
         self._drain.begin()
-        log.info("shutting down: %d request(s) in flight get up to %.0f s to finish; new ones get 503 "
-                 "shutting_down", self._drain.in_flight, self._deadline)
+        log.info(
+            "shutting down: %d request(s) in flight get up to %.0f s to finish; new ones get 503 shutting_down",
+            self._drain.in_flight,
+            self._deadline,
+        )
         try:
             async with asyncio.timeout(self._deadline):
                 await self._drain.idle()
         except TimeoutError:
-            cut = self._gateway.abort_all(ShuttingDown(
-                "The server shut down before this request finished (its drain deadline passed)."))
+            cut = self._gateway.abort_all(
+                ShuttingDown("The server shut down before this request finished (its drain deadline passed).")
+            )
             log.warning("drain deadline passed: %d request(s) ended with shutting_down", cut)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_ABORT_GRACE_S):
@@ -123,8 +137,9 @@ class DrainingServer(uvicorn.Server):
         self.should_exit = True
 
 
-async def _serve(settings: Settings, listener: socket.socket, auth_required: bool, log_level: str,
-                 access_log: bool) -> int:
+async def _serve(
+    settings: Settings, listener: socket.socket, auth_required: bool, log_level: str, access_log: bool
+) -> int:
     try:
         gateway = await build_gateway(settings, auth_required)
     except (ConfigError, EnclaveError, OSError) as exc:
@@ -137,8 +152,13 @@ async def _serve(settings: Settings, listener: socket.socket, auth_required: boo
         record_start(settings, gateway.accounting, auth_required)
         log.info("%s", _started_line(settings, gateway, address, auth_required))
 
-    config = uvicorn.Config(app, log_level=log_level, access_log=access_log,
-                            http=bounded_headers(settings.server.max_header_bytes), timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=access_log,
+        http=bounded_headers(settings.server.max_header_bytes),
+        timeout_graceful_shutdown=5,
+    )
     server = DrainingServer(config, app.state.drain, gateway, settings.server.drain_seconds, started)
     try:
         await server.serve(sockets=[listener])
@@ -172,9 +192,11 @@ def serve(
     port = settings.server.port if port is None else port
     auth_required = requires_auth(settings, host)
     if not auth_required and not is_loopback(host) and not settings.server.allow_unauthenticated_remote:
-        raise _failure(f"refusing to listen on {host} with auth.mode: off. Without API keys the only safe exposure "
-                       "is loopback; put it behind an authenticating proxy and set "
-                       "server.allow_unauthenticated_remote: true in enclave.yaml to listen wider anyway.")
+        raise _failure(
+            f"refusing to listen on {host} with auth.mode: off. Without API keys the only safe exposure "
+            "is loopback; put it behind an authenticating proxy and set "
+            "server.allow_unauthenticated_remote: true in enclave.yaml to listen wider anyway."
+        )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         check_model_files(settings)

@@ -24,6 +24,9 @@ from enclave.guard.worker import frame
 
 
 class ScanPool:
+    """At most ``guard.workers`` worker processes, started as long scans need them, each reading one scan at a
+    time."""
+
     def __init__(self, config: GuardConfig) -> None:
         self._config = config
         self._processes: set[Process] = set()  # every worker running
@@ -36,14 +39,20 @@ class ScanPool:
         """The findings in the texts, read by a worker; GuardFailed if the worker could not read them."""
         self._bind(asyncio.get_running_loop())
         async with self._turns:
-            process = self._idle.pop() if self._idle else await self._start()
+            process = self._idle.pop() if self._idle else None
+            if process is not None and process.returncode is not None:  # ended while idle: start a fresh one
+                self._kill(process)
+                process = None
             try:
+                process = process or await self._start()
                 answer = await self._ask(process, {"texts": texts})
             except (OSError, asyncio.IncompleteReadError) as exc:
-                self._kill(process)
-                raise GuardFailed("The privacy guard's worker process ended during a scan.") from exc
+                if process is not None:
+                    self._kill(process)
+                raise GuardFailed("The privacy guard's worker process could not scan this request.") from exc
             except BaseException:
-                self._kill(process)  # its caller gave up mid-scan: stop the work rather than wait for it
+                if process is not None:
+                    self._kill(process)  # its caller gave up mid-scan: stop the work rather than wait for it
                 raise
             self._idle.append(process)
         if "error" in answer:
@@ -64,8 +73,9 @@ class ScanPool:
             self._loop, self._turns = loop, asyncio.Semaphore(self._config.workers)
 
     async def _start(self) -> Process:
-        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "enclave.guard.worker",
-                                                       stdin=PIPE, stdout=PIPE)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "enclave.guard.worker", stdin=PIPE, stdout=PIPE
+        )
         self._processes.add(process)
         assert process.stdin is not None
         process.stdin.write(frame(self._config.model_dump(mode="json")))

@@ -17,8 +17,8 @@ DENY_TERM = "DENY_TERM"
 
 
 class Guard:
-    """Stateless after construction and safe to share, between requests and threads: per-request state lives in
-    the report it returns."""
+    """Safe to share between requests: per-request state lives in the report it returns. Long scans go to worker
+    processes (``scan_async``), which ``close`` stops."""
 
     def __init__(self, config: GuardConfig) -> None:
         self.config = config

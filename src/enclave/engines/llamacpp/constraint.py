@@ -3,7 +3,8 @@
 Per model, ``GrammarCompiler`` holds the llguidance tokenizer (built from the llama.cpp vocabulary on the
 first constrained request, ~0.2 s for SmolLM2's 49k tokens) and the grammars compiled lately. Per sequence,
 a ``TokenConstraint`` holds an ``LLMatcher``. Each decode step the scheduler has ``MaskBatch`` compute the
-masks of all constrained sequences due a token at once (llguidance's own threads, off the GIL); each sequence
+masks of all constrained sequences due a token at once (llguidance's own threads, off the GIL), while
+llama.cpp evaluates the step; each sequence
 then sets the logits its grammar forbids to -inf in place, where ``llama_sampler_sample`` reads them, so
 every sampler in its chain (penalties, top-k, temperature, ...) works on allowed tokens only. End of
 generation is in the mask only where the grammar accepts.
@@ -12,6 +13,7 @@ generation is in the mask only where the grammar accepts.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import ctypes
 import threading
 
@@ -132,8 +134,9 @@ class TokenConstraint:
         if self.matcher.is_error():  # e.g. a step past the parser's limits while computing this mask
             raise EngineFailed(f"constrained decoding failed: {self.matcher.get_error()}")
         pointer = llama_cpp.llama_get_logits_ith(ctx, output_index)
-        logits = np.frombuffer(memoryview(self._logits_type.from_address(ctypes.addressof(pointer.contents))),
-                               np.float32)
+        logits = np.frombuffer(
+            memoryview(self._logits_type.from_address(ctypes.addressof(pointer.contents))), np.float32
+        )
         allowed = np.unpackbits(self.mask.view(np.uint8), bitorder="little", count=self._n_vocab).view(bool)
         np.copyto(logits, _NEG_INF, where=~allowed)
         self.mask = None
@@ -144,20 +147,30 @@ class TokenConstraint:
 
 
 class MaskBatch:
-    """The masks of one decode step, computed together: ``rows`` is the most sequences a step samples."""
+    """The masks of one decode step, computed together, on their own thread while llama.cpp evaluates the batch:
+    a mask depends only on the tokens accepted so far, not on the logits being computed. ``rows`` is the most
+    sequences a step samples."""
 
-    def __init__(self, rows: int, n_vocab: int) -> None:
+    def __init__(self, rows: int, n_vocab: int, name: str) -> None:
         self._bitmask = allocate_token_bitmask(rows, n_vocab)
         self._executor: LLExecutor | None = None
+        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"masks:{name}")
 
-    def fill(self, constraints: list[TokenConstraint]) -> None:
+    def start(self, constraints: list[TokenConstraint]) -> concurrent.futures.Future[None] | None:
+        """Begin computing the masks of ``constraints``; wait on the result before sampling any of them."""
+        return self._thread.submit(self._fill, constraints) if constraints else None
+
+    def _fill(self, constraints: list[TokenConstraint]) -> None:
         if len(constraints) == 1:
             # One mask: computing it here costs less than handing it to the executor's threads.
             fill_next_token_bitmask(constraints[0].matcher, self._bitmask, 0)
-        elif constraints:
+        else:
             if self._executor is None:
                 self._executor = LLExecutor()
             pairs = [(c.matcher, i) for i, c in enumerate(constraints)]
             fill_next_token_bitmask_par(self._executor, pairs, self._bitmask)
         for i, constraint in enumerate(constraints):
             constraint.mask = self._bitmask[i]
+
+    def close(self) -> None:
+        self._thread.shutdown()
