@@ -149,3 +149,17 @@ def test_made_up_model_names_are_one_label_and_one_ledger_value(server: tuple[st
         assert time.monotonic() < deadline, rows
         time.sleep(0.1)
     assert not any(r["model"].startswith("made-up-") for r in rows)
+
+
+def test_headers_past_the_limit_are_431_when_they_arrive_in_pieces(server: tuple[str, int]) -> None:
+    """A head that arrives over several reads is counted as a whole (each piece alone is under the limit)."""
+    address = urlsplit(server[0])
+    with socket.create_connection((address.hostname, address.port), timeout=30) as raw:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        raw.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\nx-filler: " + b"a" * 20_000)
+        time.sleep(0.2)  # not synchronisation: gives the server a chance to read the first piece on its own
+        raw.sendall(b"a" * 20_000 + b"\r\n\r\n")
+        reply = b""
+        while chunk := raw.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 431"), reply[:200]

@@ -84,11 +84,9 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._in_head = True
-        self._head_bytes = 0
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
+        # Reset when a message completes, never when one begins: the parser begins a message while a read
+        # is fed to it, and a reset there would forget the bytes of the head counted so far (a head arriving
+        # in several reads, as on a busy machine, would then pass the limit unnoticed).
         self._in_head = True
         self._head_bytes = 0
 
