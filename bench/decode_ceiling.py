@@ -25,8 +25,9 @@ SEQUENCES = 8
 CONTEXT_PER_SEQUENCE = 512
 
 
-def step_ms(ctx: llama_cpp.llama_context_p, batch: llama_cpp.llama_batch, per_sequence: int, steps: int,
-            sequences: int) -> float:
+def step_ms(
+    ctx: llama_cpp.llama_context_p, batch: llama_cpp.llama_batch, per_sequence: int, steps: int, sequences: int
+) -> float:
     """Median milliseconds of one llama_decode over sequences × per_sequence new tokens, from an empty cache."""
     llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(ctx), True)
     timings = []

@@ -34,8 +34,10 @@ from tests.servers import free_port  # noqa: E402
 from enclave.engines.catalog import default_model_path  # noqa: E402
 from processes import started  # noqa: E402
 
-PROMPTS = [f"Write a long story about {topic}." for topic in
-           ("the sea", "a fox", "trains", "winter", "a lighthouse", "bread", "the moon", "a clock")]
+PROMPTS = [
+    f"Write a long story about {topic}."
+    for topic in ("the sea", "a fox", "trains", "winter", "a lighthouse", "bread", "the moon", "a clock")
+]
 TOKENS = 128
 PARALLEL = 8
 CONTEXT = 2048
@@ -61,15 +63,57 @@ def peers(model: Path, threads: int) -> list[Peer]:
         f"    path: {model}\n    context: {CONTEXT}\n    threads: {threads}\n    parallel: {PARALLEL}\n"
     )
     return [
-        Peer("enclave", [sys.executable, "-m", "enclave.cli.main", "serve", "--config", str(config),
-                         "--port", str(ports[0])], {"ignore_eos": True}, ports[0]),
-        Peer("llama-server", [str(WORK / "llama-server"), "-m", str(model), "-t", str(threads), "-tb", str(threads),
-                              "-np", str(PARALLEL), "-c", str(CONTEXT * PARALLEL), "--port", str(ports[1]),
-                              "--host", "127.0.0.1", "--no-webui"], {"ignore_eos": True}, ports[1]),
-        Peer("llama-cpp-python", [str(WORK / "lcp-venv/bin/python"), "-m", "llama_cpp.server", "--model", str(model),
-                                  "--n_threads", str(threads), "--n_threads_batch", str(threads),
-                                  "--n_ctx", str(CONTEXT), "--port", str(ports[2]), "--host", "127.0.0.1"],
-             {"logit_bias": EOG_BIAS}, ports[2]),
+        Peer(
+            "enclave",
+            [sys.executable, "-m", "enclave.cli.main", "serve", "--config", str(config), "--port", str(ports[0])],
+            {"ignore_eos": True},
+            ports[0],
+        ),
+        Peer(
+            "llama-server",
+            [
+                str(WORK / "llama-server"),
+                "-m",
+                str(model),
+                "-t",
+                str(threads),
+                "-tb",
+                str(threads),
+                "-np",
+                str(PARALLEL),
+                "-c",
+                str(CONTEXT * PARALLEL),
+                "--port",
+                str(ports[1]),
+                "--host",
+                "127.0.0.1",
+                "--no-webui",
+            ],
+            {"ignore_eos": True},
+            ports[1],
+        ),
+        Peer(
+            "llama-cpp-python",
+            [
+                str(WORK / "lcp-venv/bin/python"),
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(model),
+                "--n_threads",
+                str(threads),
+                "--n_threads_batch",
+                str(threads),
+                "--n_ctx",
+                str(CONTEXT),
+                "--port",
+                str(ports[2]),
+                "--host",
+                "127.0.0.1",
+            ],
+            {"logit_bias": EOG_BIAS},
+            ports[2],
+        ),
     ]
 
 
@@ -120,8 +164,16 @@ async def one(client: httpx.AsyncClient, body: dict[str, object], stream: bool) 
 
 
 async def workload(url: str, extra: dict[str, object], concurrency: int, stream: bool) -> dict[str, float]:
-    bodies = [{"model": "bench", "messages": [{"role": "user", "content": p}], "temperature": 0,
-               "max_tokens": TOKENS, **extra} for p in PROMPTS]
+    bodies = [
+        {
+            "model": "bench",
+            "messages": [{"role": "user", "content": p}],
+            "temperature": 0,
+            "max_tokens": TOKENS,
+            **extra,
+        }
+        for p in PROMPTS
+    ]
     async with httpx.AsyncClient(base_url=url, timeout=600) as client:
         await one(client, {**bodies[0], "max_tokens": 8}, False)  # warm-up
         started = time.perf_counter()
@@ -139,39 +191,51 @@ async def workload(url: str, extra: dict[str, object], concurrency: int, stream:
     }
 
 
-SYSTEM = ("You are the records assistant of a regional hospital. Answer briefly, cite the policy section, "
-          "never reveal patient identifiers, and escalate anything clinical to the duty nurse. ")
+SYSTEM = (
+    "You are the records assistant of a regional hospital. Answer briefly, cite the policy section, "
+    "never reveal patient identifiers, and escalate anything clinical to the duty nurse. "
+)
 
 
 async def prefix_reuse(url: str, extra: dict[str, object]) -> dict[str, float]:
     """TTFT of a request with a ~1,000-token system prompt: first time, then with another question."""
     system = SYSTEM * 31  # about 1,000 tokens
     async with httpx.AsyncClient(base_url=url, timeout=600) as client:
-        await one(client, {"model": "bench", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4,
-                           **extra}, False)
+        await one(
+            client, {"model": "bench", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4, **extra}, False
+        )
 
         async def ask(question: str) -> float:
-            body = {"model": "bench", "max_tokens": 8, "temperature": 0, **extra,
-                    "messages": [{"role": "system", "content": system}, {"role": "user", "content": question}]}
+            body = {
+                "model": "bench",
+                "max_tokens": 8,
+                "temperature": 0,
+                **extra,
+                "messages": [{"role": "system", "content": system}, {"role": "user", "content": question}],
+            }
             result = await one(client, body, True)
             return result.ttft or float("nan")
 
         cold = await ask("Where is the visitor policy?")
-        warm = statistics.median([await ask(q) for q in ("Who signs discharge forms?", "Where are the forms?",
-                                                          "What is section 4 about?")])
+        warm = statistics.median(
+            [await ask(q) for q in ("Who signs discharge forms?", "Where are the forms?", "What is section 4 about?")]
+        )
     return {"cold_ms": cold * 1000, "warm_ms": warm * 1000, "speedup": cold / warm}
 
 
 def table(rows: dict[str, dict[str, dict[str, float]]]) -> str:
-    lines = ["| scenario | server | tokens/s | × llama-server | TTFT p50 ms | TTFT p99 ms | truncated |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| scenario | server | tokens/s | × llama-server | TTFT p50 ms | TTFT p99 ms | truncated |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for scenario, by_peer in rows.items():
         for peer, r in by_peer.items():
             ratio = f"{r['ratio']:.2f}" if "ratio" in r else "–"
             p50 = "–" if r["ttft_p50"] != r["ttft_p50"] else f"{r['ttft_p50']:.0f}"
             p99 = "–" if r["ttft_p99"] != r["ttft_p99"] else f"{r['ttft_p99']:.0f}"
-            lines.append(f"| {scenario} | {peer} | {r['tok_s']:.1f} | {ratio} | {p50} | {p99} | "
-                         f"{int(r['truncated'])}/8 |")
+            lines.append(
+                f"| {scenario} | {peer} | {r['tok_s']:.1f} | {ratio} | {p50} | {p99} | {int(r['truncated'])}/8 |"
+            )
     return "\n".join(lines)
 
 
@@ -184,8 +248,12 @@ def main() -> None:
     if not (WORK / "llama-server").exists():
         sys.exit("run bench/build_peers.sh first")
     model = default_model_path()
-    scenarios = [("c=1 non-stream", 1, False), ("c=1 stream", 1, True),
-                 ("c=8 non-stream", 8, False), ("c=8 stream", 8, True)]
+    scenarios = [
+        ("c=1 non-stream", 1, False),
+        ("c=1 stream", 1, True),
+        ("c=8 non-stream", 8, False),
+        ("c=8 stream", 8, True),
+    ]
     runs: dict[str, dict[str, list[dict[str, float]]]] = {name: {} for name, _, _ in scenarios}
     reuse: dict[str, dict[str, float]] = {}
     # All servers start at once and idle while another is measured; rounds alternate between them, so slow
@@ -197,20 +265,27 @@ def main() -> None:
                 urls[peer.name] = (stack.enter_context(running(peer)), peer)
         for round_ in range(args.rounds):
             # Every other round the other way round, so no server always runs right after another.
-            order = list(urls.items())[::-1 if round_ % 2 else 1]
+            order = list(urls.items())[:: -1 if round_ % 2 else 1]
             for name, concurrency, stream in scenarios:
                 for peer_name, (url, peer) in order:
                     result = asyncio.run(workload(url, peer.body_extra, concurrency, stream))
                     runs[name].setdefault(peer_name, []).append(result)
-                    print(f"round {round_ + 1} {peer_name:18} {name:16} {result['tok_s']:7.1f} tok/s "
-                          f"truncated {result['truncated']}", file=sys.stderr)
+                    print(
+                        f"round {round_ + 1} {peer_name:18} {name:16} {result['tok_s']:7.1f} tok/s "
+                        f"truncated {result['truncated']}",
+                        file=sys.stderr,
+                    )
         for peer_name, (url, peer) in urls.items():
             if peer_name != "llama-cpp-python":
                 reuse[peer_name] = asyncio.run(prefix_reuse(url, peer.body_extra))
-    rows = {name: {peer: median_of(results, by_peer.get("llama-server")) for peer, results in by_peer.items()}
-            for name, by_peer in runs.items()}
-    print(f"\nSmolLM2-135M Q4_1, {args.threads} threads, 8 prompts x {TOKENS} tokens, temperature 0, "
-          f"median of {args.rounds} interleaved rounds (× llama-server: median of the rounds' own ratios)\n")
+    rows = {
+        name: {peer: median_of(results, by_peer.get("llama-server")) for peer, results in by_peer.items()}
+        for name, by_peer in runs.items()
+    }
+    print(
+        f"\nSmolLM2-135M Q4_1, {args.threads} threads, 8 prompts x {TOKENS} tokens, temperature 0, "
+        f"median of {args.rounds} interleaved rounds (× llama-server: median of the rounds' own ratios)\n"
+    )
     print(table(rows))
     print("\n| prefix reuse (≈1,000-token system prompt) | cold TTFT ms | warm TTFT ms | speed-up |")
     print("|---|---:|---:|---:|")

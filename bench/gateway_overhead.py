@@ -35,13 +35,15 @@ from tests.servers import free_port  # noqa: E402
 from processes import started  # noqa: E402
 
 
-def process(name: str, command: list[str], ready_url: str, env: dict[str, str] | None = None,
-            key: str = "") -> contextlib.AbstractContextManager[None]:
+def process(
+    name: str, command: list[str], ready_url: str, env: dict[str, str] | None = None, key: str = ""
+) -> contextlib.AbstractContextManager[None]:
     """A peer that is ready once it answers a chat completion with ``key`` (or the benchmark's key)."""
     hello = {"model": "bench", "messages": [{"role": "user", "content": "hi"}]}
     headers = {"Authorization": f"Bearer {key or BENCH_KEY}"}
-    return started(name, command, lambda: httpx.post(ready_url, json=hello, headers=headers, timeout=5)
-                   .status_code == 200, env)
+    return started(
+        name, command, lambda: httpx.post(ready_url, json=hello, headers=headers, timeout=5).status_code == 200, env
+    )
 
 
 # The key wrk sends (bench/post.lua): LiteLLM's proxy refuses to start without a master key.
@@ -52,8 +54,19 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 def wrk(url: str, connections: int, seconds: int, key: str = BENCH_KEY) -> dict[str, float]:
     threads = min(connections, 2)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(HERE / "post.lua"),
-         f"{url}/v1/chat/completions"], capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(HERE / "post.lua"),
+            f"{url}/v1/chat/completions",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "BENCH_BEARER": key},
     ).stdout
     latency = {p: float(v) * _UNITS[u] for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
@@ -90,10 +103,42 @@ def enclave_with_controls(mock: str, limits: str) -> tuple[Path, str]:
         "prices: {tokens: {mock/gpt-bench: {input: 0.15, output: 0.60}}}\n"
     )
     cli = [sys.executable, "-m", "enclave.cli.main"]
-    subprocess.run([*cli, "projects", "create", "bench", "--rpm", "10000000", "--tpm", "1000000000", "--budget",
-                    "1000000", "--config", str(config)], check=True, capture_output=True)
-    key = subprocess.run([*cli, "keys", "create", "--name", "bench", "--role", "developer", "--project", "bench",
-                          "--config", str(config)], check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run(
+        [
+            *cli,
+            "projects",
+            "create",
+            "bench",
+            "--rpm",
+            "10000000",
+            "--tpm",
+            "1000000000",
+            "--budget",
+            "1000000",
+            "--config",
+            str(config),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    key = subprocess.run(
+        [
+            *cli,
+            "keys",
+            "create",
+            "--name",
+            "bench",
+            "--role",
+            "developer",
+            "--project",
+            "bench",
+            "--config",
+            str(config),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     return config, key
 
 
@@ -119,15 +164,37 @@ def main() -> None:
     for name, backend in enclaves:
         config, key = enclave_with_controls(mock, backend)
         port = free_port()
-        peers.append((name, f"http://127.0.0.1:{port}",
-                      [sys.executable, "-m", "enclave.cli.main", "serve", "--config", str(config), "--port",
-                       str(port), "--log-level", "warning"], {"BENCH_KEY": "sk-mock"}, key))
+        peers.append(
+            (
+                name,
+                f"http://127.0.0.1:{port}",
+                [
+                    sys.executable,
+                    "-m",
+                    "enclave.cli.main",
+                    "serve",
+                    "--config",
+                    str(config),
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                ],
+                {"BENCH_KEY": "sk-mock"},
+                key,
+            )
+        )
     if litellm.exists():
-        peers.append(("litellm-proxy", f"http://127.0.0.1:{litellm_port}",
-                      [str(litellm), "--config", str(litellm_config), "--port", str(litellm_port)],
-                      # Keep LiteLLM offline: its price map and telemetry otherwise come from the internet.
-                      {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False",
-                       "LITELLM_MASTER_KEY": BENCH_KEY}, BENCH_KEY))
+        peers.append(
+            (
+                "litellm-proxy",
+                f"http://127.0.0.1:{litellm_port}",
+                [str(litellm), "--config", str(litellm_config), "--port", str(litellm_port)],
+                # Keep LiteLLM offline: its price map and telemetry otherwise come from the internet.
+                {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False", "LITELLM_MASTER_KEY": BENCH_KEY},
+                BENCH_KEY,
+            )
+        )
     else:
         print(f"LiteLLM not installed at {litellm}: measuring enclave only", file=sys.stderr)
     results: dict[str, dict[str, dict[str, float]]] = {}
@@ -145,8 +212,10 @@ def main() -> None:
     for name, r in results.items():
         added = "–" if name.startswith("direct") else f"{r['c1']['p50'] - direct['p50']:.2f}"
         added99 = "–" if name.startswith("direct") else f"{r['c1']['p99'] - direct['p99']:.2f}"
-        print(f"| {name} | {r['c1']['p50']:.2f} | {r['c1']['p99']:.2f} | {added} | {added99} | "
-              f"{r['c8']['rps']:.0f} | {int(r['c1']['errors'] + r['c8']['errors'])} |")
+        print(
+            f"| {name} | {r['c1']['p50']:.2f} | {r['c1']['p99']:.2f} | {added} | {added99} | "
+            f"{r['c8']['rps']:.0f} | {int(r['c1']['errors'] + r['c8']['errors'])} |"
+        )
     if "litellm-proxy" in results:
         for name, _ in enclaves:
             ratio = results[name]["c8"]["rps"] / results["litellm-proxy"]["c8"]["rps"]

@@ -41,8 +41,17 @@ TYPE_MAP = {"GPE": "LOCATION", "STREET_ADDRESS": "ADDRESS", "IBAN_CODE": "IBAN"}
 STRUCTURED = ("CREDIT_CARD", "IBAN", "US_SSN", "PHONE_NUMBER", "EMAIL_ADDRESS", "IP_ADDRESS")
 ENCLAVE_TYPES = (*STRUCTURED, "DATE_OF_BIRTH", "PERSON", "LOCATION", "ADDRESS", "ORGANIZATION")
 # What Presidio's default recognizers and its spaCy NER report, in corpus terms.
-PRESIDIO_TYPES = (*STRUCTURED, "DATE_OF_BIRTH", "DATE_TIME", "PERSON", "LOCATION", "ORGANIZATION", "NRP",
-                  "DOMAIN_NAME", "US_DRIVER_LICENSE")
+PRESIDIO_TYPES = (
+    *STRUCTURED,
+    "DATE_OF_BIRTH",
+    "DATE_TIME",
+    "PERSON",
+    "LOCATION",
+    "ORGANIZATION",
+    "NRP",
+    "DOMAIN_NAME",
+    "US_DRIVER_LICENSE",
+)
 PATTERN_TYPES = (*STRUCTURED, "DOMAIN_NAME", "US_DRIVER_LICENSE")
 
 
@@ -81,11 +90,18 @@ def pii_corpus(seed: int, count: int) -> list[Sentence]:
     # seeded here first, the same seed gives the same corpus in every run.
     random.seed(seed)
     with contextlib.redirect_stdout(io.StringIO()):
-        faker = PresidioSentenceFaker("en_US", lower_case_ratio=0.05, random_seed=seed,
-                                      entity_type_mapping=mapping, entity_providers=providers)
+        faker = PresidioSentenceFaker(
+            "en_US", lower_case_ratio=0.05, random_seed=seed, entity_type_mapping=mapping, entity_providers=providers
+        )
         samples = faker.generate_new_fake_sentences(count)
-    return [Sentence(s.full_text, tuple((TYPE_MAP.get(p.entity_type, p.entity_type), p.start_position,
-                                         p.end_position) for p in s.spans), "generated") for s in samples]
+    return [
+        Sentence(
+            s.full_text,
+            tuple((TYPE_MAP.get(p.entity_type, p.entity_type), p.start_position, p.end_position) for p in s.spans),
+            "generated",
+        )
+        for s in samples
+    ]
 
 
 def clean_corpus(seed: int, count: int) -> list[Sentence]:
@@ -183,8 +199,9 @@ def score(detect: Detector, pii: list[Sentence], clean: list[Sentence], in_scope
         if any(t in in_scope for t, _, _ in sentence.gold):
             pii_sentences += 1
             leaked += not found
-    return Score(hits, totals, leaked, pii_sentences, flagged, clean_by_source,
-                 1000 * elapsed / (len(pii) + len(clean)))
+    return Score(
+        hits, totals, leaked, pii_sentences, flagged, clean_by_source, 1000 * elapsed / (len(pii) + len(clean))
+    )
 
 
 def table(seed: int, pii: list[Sentence], clean: list[Sentence], dates: str | None) -> str:
@@ -201,9 +218,11 @@ def table(seed: int, pii: list[Sentence], clean: list[Sentence], dates: str | No
     pii_only = [s for s in pii if s.gold]
     names = list(detectors)
     width = 22
-    lines = [f"seed {seed}: {len(pii_only)} generated sentences with PII spans, "
-             f"{sum(len(s.gold) for s in pii_only)} spans; {len(clean) + len(pii) - len(pii_only)} clean sentences",
-             f"{'span recall':<24}" + "".join(f"{n:>{width}}" for n in names) + f"{'spans':>8}"]
+    lines = [
+        f"seed {seed}: {len(pii_only)} generated sentences with PII spans, "
+        f"{sum(len(s.gold) for s in pii_only)} spans; {len(clean) + len(pii) - len(pii_only)} clean sentences",
+        f"{'span recall':<24}" + "".join(f"{n:>{width}}" for n in names) + f"{'spans':>8}",
+    ]
     for t in sorted(t for t in totals if t in claimed):
         cells = [f"{scores[n].recall([t]):.3f}" if t in detectors[n][1] else "not claimed" for n in names]
         lines.append(f"  {t:<22}" + "".join(f"{c:>{width}}" for c in cells) + f"{totals[t]:>8}")
@@ -225,8 +244,10 @@ def table(seed: int, pii: list[Sentence], clean: list[Sentence], dates: str | No
         values = [f"{scores[n].flagged[source]}/{count}" for n in names]
         lines.append(f"  flagged: {source[:13]:<13}" + "".join(f"{v:>{width}}" for v in values))
     out_of_scope = {t: n for t, n in totals.items() if t not in claimed}
-    lines.append("out of scope (no detector claims them): "
-                 + ", ".join(f"{t} ({n} spans)" for t, n in sorted(out_of_scope.items())))
+    lines.append(
+        "out of scope (no detector claims them): "
+        + ", ".join(f"{t} ({n} spans)" for t, n in sorted(out_of_scope.items()))
+    )
     return "\n".join(lines)
 
 
@@ -236,8 +257,12 @@ def main() -> None:
     parser.add_argument("--held-out-seed", type=int, default=7919, help="seed for the reported numbers")
     parser.add_argument("--sentences", type=int, default=1500)
     parser.add_argument("--clean", type=int, default=500)
-    parser.add_argument("--dates", choices=("all", "birth"), default=None,
-                        help="enclave's guard.dates, if not its default (every full date)")
+    parser.add_argument(
+        "--dates",
+        choices=("all", "birth"),
+        default=None,
+        help="enclave's guard.dates, if not its default (every full date)",
+    )
     args = parser.parse_args()
     forbid_network()
     for label, seed in (("development", args.seed), ("held out", args.held_out_seed)):

@@ -11,14 +11,24 @@ import argparse
 import asyncio
 import json
 
-BODY = json.dumps({
-    "id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": "mock",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from the mock."},
-                 "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14},
-}).encode()
-RESPONSE = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
-            + str(len(BODY)).encode() + b"\r\n\r\n" + BODY)
+BODY = json.dumps(
+    {
+        "id": "chatcmpl-mock",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "mock",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "Hello from the mock."}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14},
+    }
+).encode()
+RESPONSE = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+    + str(len(BODY)).encode()
+    + b"\r\n\r\n"
+    + BODY
+)
 
 
 class Responder(asyncio.Protocol):

@@ -15,8 +15,9 @@ WORK = Path(__file__).resolve().parent / ".work"
 
 
 @contextlib.contextmanager
-def started(name: str, command: list[str], ready: Callable[[], bool],
-            env: dict[str, str] | None = None) -> Iterator[None]:
+def started(
+    name: str, command: list[str], ready: Callable[[], bool], env: dict[str, str] | None = None
+) -> Iterator[None]:
     """Run ``command`` until the block ends; enter the block once ``ready()`` is true (HTTP errors: not yet)."""
     WORK.mkdir(exist_ok=True)
     log = (WORK / f"{name}.log").open("w")

@@ -26,30 +26,48 @@ def free_port() -> int:
 def write_config(directory: Path, settings: dict[str, object] | None = None, **model: object) -> Path:
     """An enclave.yaml serving the default model with the given per-model settings (and top-level ones)."""
     path = directory / "enclave.yaml"
-    config = {"models": [{"name": "smollm2-135m", "aliases": ["default"], **model}], "data_dir": str(directory),
-              **(settings or {})}
+    config = {
+        "models": [{"name": "smollm2-135m", "aliases": ["default"], **model}],
+        "data_dir": str(directory),
+        **(settings or {}),
+    }
     path.write_text(yaml.safe_dump(config))
     return path
 
 
-def enclave(*args: str, config: Path | None = None, stdin: str | None = None, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def enclave(
+    *args: str,
+    config: Path | None = None,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run the enclave CLI as a user would; the result's stdout and stderr are text."""
     command = [*ENCLAVE, *args, *(["--config", str(config)] if config is not None else [])]
     # A wide terminal, so tables print whole values rather than truncating them to 80 columns.
-    return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=180, cwd=cwd,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+    return subprocess.run(
+        command,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
 
 
 @contextmanager
-def running_server(config: Path, log: Path, env: dict[str, str] | None = None,
-                   process_out: list[subprocess.Popen[bytes]] | None = None) -> Iterator[str]:
+def running_server(
+    config: Path, log: Path, env: dict[str, str] | None = None, process_out: list[subprocess.Popen[bytes]] | None = None
+) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log.open("w") as out:
         process = subprocess.Popen(
             [*ENCLAVE, "serve", "--config", str(config), "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     if process_out is not None:
         process_out.append(process)

@@ -16,8 +16,7 @@ from tests.stores import database
 from tests.waiting import wait_until
 
 T = TypeVar("T")
-CHAT = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 2,
-        "temperature": 0}
+CHAT = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 2, "temperature": 0}
 
 
 @dataclass
@@ -37,9 +36,13 @@ class Server:
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp(f"auth-{request.param}")
     with database(request.param, directory) as url:
-        settings = {"auth": {"mode": "on", "cache_seconds": 1.0}, "store": {"url": url},
-                    "ledger": {"flush_seconds": 0.2}, "audit": {"checkpoint_seconds": 0},
-                    "prices": {"hourly": {"embedded": 3600.0}}}
+        settings = {
+            "auth": {"mode": "on", "cache_seconds": 1.0},
+            "store": {"url": url},
+            "ledger": {"flush_seconds": 0.2},
+            "audit": {"checkpoint_seconds": 0},
+            "prices": {"hourly": {"embedded": 3600.0}},
+        }
         config = write_config(directory, settings, context=512, parallel=4, threads=2)
         made = enclave("keys", "create", "--name", "bootstrap", "--role", "admin", config=config)
         assert made.returncode == 0, made.stderr
@@ -104,8 +107,9 @@ def test_health_needs_no_key(server: Server) -> None:
 def test_wrong_and_malformed_keys_are_401(server: Server) -> None:
     real = server.keys["developer"]
     for bad in (real[:-1] + ("A" if real[-1] != "A" else "B"), "enc_zzzzzzzz_whatever", "sk-not-ours", "enc_"):
-        response = httpx.post(f"{server.url}/v1/chat/completions", json=CHAT,
-                              headers={"Authorization": f"Bearer {bad}"})
+        response = httpx.post(
+            f"{server.url}/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {bad}"}
+        )
         assert response.status_code == 401
         assert bad not in response.text
 
@@ -134,10 +138,12 @@ def test_key_revoked_from_the_cli_is_refused_within_the_cache_time(server: Serve
 
 def test_expired_key_is_refused(server: Server) -> None:
     with server.client("admin") as admin:
-        made = admin.post("/admin/keys", json={"name": "brief", "role": "developer",
-                                               "expires_in_days": 2 / 86400}).json()
+        made = admin.post(
+            "/admin/keys", json={"name": "brief", "role": "developer", "expires_in_days": 2 / 86400}
+        ).json()
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {made['key']}"}) as user:
         assert user.get("/v1/models").status_code == 200
+
         def refused() -> httpx.Response | None:
             response = user.get("/v1/models")
             return response if response.status_code == 401 else None
@@ -149,8 +155,10 @@ def test_expired_key_is_refused(server: Server) -> None:
 def test_bad_admin_input_is_400_not_500(server: Server) -> None:
     with server.client("admin") as admin:
         assert admin.post("/admin/keys", json={"name": "x", "role": "root"}).status_code == 400
-        assert admin.post("/admin/keys", content=b'{"name": "x", "role": "viewer", "expires_in_days": 1e308}'
-                          ).status_code == 400
+        assert (
+            admin.post("/admin/keys", content=b'{"name": "x", "role": "viewer", "expires_in_days": 1e308}').status_code
+            == 400
+        )
         assert admin.post("/admin/projects", json={"name": "nan", "monthly_budget": "NaN"}).status_code == 400
         assert admin.post("/admin/keys", json={"name": "x", "role": "developer", "project": "nope"}).status_code == 404
         assert admin.post("/admin/projects", content=b"{not json").status_code == 400
@@ -165,8 +173,10 @@ def _project_key(server: Server, project: dict[str, object], **key: object) -> s
     with server.client("admin") as admin:
         created = admin.post("/admin/projects", json=project)
         assert created.status_code == 201, created.text
-        made = admin.post("/admin/keys", json={"name": f"{project['name']}-dev", "role": "developer",
-                                               "project": project["name"], **key})
+        made = admin.post(
+            "/admin/keys",
+            json={"name": f"{project['name']}-dev", "role": "developer", "project": project["name"], **key},
+        )
         assert made.status_code == 201, made.text
         return made.json()["key"]
 
@@ -188,8 +198,11 @@ def test_rate_limit_per_key_with_openai_headers(server: Server) -> None:
     def run(suffix: str) -> tuple[httpx.Response, httpx.Response, httpx.Response]:
         key = _project_key(server, {"name": f"rl-key{suffix}"}, rpm=2)
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as user:
-            return (user.post("/v1/chat/completions", json=CHAT), user.post("/v1/chat/completions", json=CHAT),
-                    user.post("/v1/chat/completions", json=CHAT))
+            return (
+                user.post("/v1/chat/completions", json=CHAT),
+                user.post("/v1/chat/completions", json=CHAT),
+                user.post("/v1/chat/completions", json=CHAT),
+            )
 
     first, second, refused = within_one_minute(run)
     assert first.status_code == 200
@@ -206,12 +219,14 @@ def test_project_limit_is_shared_by_its_keys_and_the_tightest_wins(server: Serve
     def run(suffix: str) -> list[int]:
         key_a = _project_key(server, {"name": f"rl-project{suffix}", "rpm": 3}, rpm=100)
         with server.client("admin") as admin:
-            key_b = admin.post("/admin/keys", json={"name": f"second{suffix}", "role": "developer",
-                                                    "project": f"rl-project{suffix}"}).json()["key"]
+            key_b = admin.post(
+                "/admin/keys", json={"name": f"second{suffix}", "role": "developer", "project": f"rl-project{suffix}"}
+            ).json()["key"]
         statuses = []
         for key in (key_a, key_b, key_a, key_b):
-            response = httpx.post(f"{server.url}/v1/chat/completions", json=CHAT, timeout=60,
-                                  headers={"Authorization": f"Bearer {key}"})
+            response = httpx.post(
+                f"{server.url}/v1/chat/completions", json=CHAT, timeout=60, headers={"Authorization": f"Bearer {key}"}
+            )
             statuses.append(response.status_code)
         return statuses
 
@@ -222,8 +237,10 @@ def test_tokens_per_minute(server: Server) -> None:
     def run(suffix: str) -> tuple[httpx.Response, httpx.Response]:
         key = _project_key(server, {"name": f"tpm{suffix}", "tpm": 120})
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as user:
-            return (user.post("/v1/chat/completions", json={**CHAT, "max_tokens": 40}),
-                    user.post("/v1/chat/completions", json={**CHAT, "max_tokens": 100}))
+            return (
+                user.post("/v1/chat/completions", json={**CHAT, "max_tokens": 40}),
+                user.post("/v1/chat/completions", json={**CHAT, "max_tokens": 100}),
+            )
 
     ok, refused = within_one_minute(run)
     assert ok.status_code == 200 and ok.headers["x-ratelimit-limit-tokens"] == "120"
@@ -257,8 +274,12 @@ def test_project_policy_models_zones_and_data_class(server: Server) -> None:
         refused = user.post("/v1/chat/completions", json=CHAT)
         assert refused.status_code == 403
     key = _project_key(server, {"name": "floor", "data_class": "restricted"})
-    response = httpx.post(f"{server.url}/v1/chat/completions", json=CHAT, timeout=60,
-                          headers={"Authorization": f"Bearer {key}", "x-enclave-data-class": "public"})
+    response = httpx.post(
+        f"{server.url}/v1/chat/completions",
+        json=CHAT,
+        timeout=60,
+        headers={"Authorization": f"Bearer {key}", "x-enclave-data-class": "public"},
+    )
     assert response.headers["x-enclave-data-class"] == "restricted"
 
 
@@ -270,6 +291,7 @@ def test_ledger_and_audit_record_requests_without_keys_or_prompts(server: Server
             body = {**CHAT, "messages": [{"role": "user", "content": secret_prompt}]}
             assert user.post("/v1/chat/completions", json=body).status_code == 200
     with server.client("admin") as admin:
+
         def written() -> list[dict] | None:  # by the ledger's background writer (flush_seconds: 0.2)
             rows = admin.get("/admin/usage", params={"by": "project,model,zone", "project": "ledger"}).json()["data"]
             audit = admin.get("/admin/audit", params={"limit": 1000}).json()["data"]

@@ -12,12 +12,36 @@ import yaml
 from tests.servers import enclave, write_config
 
 
-@pytest.mark.parametrize("args", [[], ["serve"], ["chat"], ["models"], ["models", "list"], ["models", "show"],
-                                  ["route"], ["route", "list"], ["route", "explain"], ["guard"], ["guard", "scan"],
-                                  ["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["projects"],
-                                  ["projects", "create"], ["projects", "update"], ["projects", "list"], ["usage"],
-                                  ["audit"], ["audit", "verify"], ["audit", "list"], ["audit", "keygen"],
-                                  ["audit", "migrate"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["serve"],
+        ["chat"],
+        ["models"],
+        ["models", "list"],
+        ["models", "show"],
+        ["route"],
+        ["route", "list"],
+        ["route", "explain"],
+        ["guard"],
+        ["guard", "scan"],
+        ["keys"],
+        ["keys", "create"],
+        ["keys", "list"],
+        ["keys", "revoke"],
+        ["projects"],
+        ["projects", "create"],
+        ["projects", "update"],
+        ["projects", "list"],
+        ["usage"],
+        ["audit"],
+        ["audit", "verify"],
+        ["audit", "list"],
+        ["audit", "keygen"],
+        ["audit", "migrate"],
+    ],
+)
 def test_every_command_has_help(args: list[str]) -> None:
     result = enclave(*args, "--help")
     assert result.returncode == 0, result.stderr
@@ -86,10 +110,16 @@ def test_config_is_found_in_the_working_directory(tmp_path: Path) -> None:
 
 def test_huggingface_model_not_cached_offline_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "enclave.yaml"
-    config.write_text(yaml.safe_dump({
-        "data_dir": str(tmp_path),
-        "models": [{"name": "qwen", "repo": "Qwen/Qwen2.5-0.5B-Instruct-GGUF", "file": "qwen2.5-0.5b-q4_0.gguf"}],
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": str(tmp_path),
+                "models": [
+                    {"name": "qwen", "repo": "Qwen/Qwen2.5-0.5B-Instruct-GGUF", "file": "qwen2.5-0.5b-q4_0.gguf"}
+                ],
+            }
+        )
+    )
     result = enclave("models", "show", "qwen", "--config", str(config), env={"HF_HUB_OFFLINE": "1"})
     assert result.returncode == 1
     message = " ".join(result.stderr.split())
@@ -121,8 +151,11 @@ def _reference_answers(server: str) -> list[str]:
     answers = []
     for line in CHAT_SCRIPT.splitlines()[:2]:
         history.append({"role": "user", "content": line})
-        response = httpx.post(f"{server}/v1/chat/completions", timeout=60, json={
-            "model": "smollm2-135m", "messages": history, "temperature": 0, "max_tokens": 24})
+        response = httpx.post(
+            f"{server}/v1/chat/completions",
+            timeout=60,
+            json={"model": "smollm2-135m", "messages": history, "temperature": 0, "max_tokens": 24},
+        )
         answers.append(response.json()["choices"][0]["message"]["content"])
         history.append({"role": "assistant", "content": answers[-1]})
     return answers
@@ -135,8 +168,9 @@ def test_chat_in_process_through_stdin_keeps_the_conversation(server: str, tmp_p
 
 
 def test_chat_against_a_running_server(server: str, tmp_path: Path) -> None:
-    result = enclave("chat", "--url", server, "--temperature", "0", "--max-tokens", "24", stdin=CHAT_SCRIPT,
-                     cwd=tmp_path)
+    result = enclave(
+        "chat", "--url", server, "--temperature", "0", "--max-tokens", "24", stdin=CHAT_SCRIPT, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == _reference_answers(server)
 
@@ -153,11 +187,15 @@ def test_chat_reports_errors_and_goes_on(server: str, tmp_path: Path) -> None:
 
 def test_route_explain_names_the_rule_targets_and_exclusions(tmp_path: Path) -> None:
     config = tmp_path / "enclave.yaml"
-    config.write_text(yaml.safe_dump({
-        "providers": [{"name": "hosted", "base_url": "http://127.0.0.1:9/v1", "zone": "external"}],
-        "routes": [{"name": "assistant", "targets": ["hosted/gpt-4o-mini", "embedded/smollm2-135m"]}],
-        "policy": {"rules": [{"name": "no-legal", "when": {"projects": ["legal"]}, "action": "deny"}]},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "providers": [{"name": "hosted", "base_url": "http://127.0.0.1:9/v1", "zone": "external"}],
+                "routes": [{"name": "assistant", "targets": ["hosted/gpt-4o-mini", "embedded/smollm2-135m"]}],
+                "policy": {"rules": [{"name": "no-legal", "when": {"projects": ["legal"]}, "action": "deny"}]},
+            }
+        )
+    )
     restricted = enclave("route", "explain", "--model", "assistant", "--data-class", "restricted", "-c", str(config))
     assert restricted.returncode == 0, restricted.stderr
     lines = restricted.stdout.splitlines()

@@ -22,8 +22,22 @@ def _config(tmp_path: Path) -> Path:
 
 def test_projects_and_keys_from_the_command_line(tmp_path: Path) -> None:
     config = _config(tmp_path)
-    made = enclave("projects", "create", "claims", "--data-class", "confidential", "--zones", "local",
-                   "--rpm", "60", "--budget", "100", "--retention-days", "30", config=config)
+    made = enclave(
+        "projects",
+        "create",
+        "claims",
+        "--data-class",
+        "confidential",
+        "--zones",
+        "local",
+        "--rpm",
+        "60",
+        "--budget",
+        "100",
+        "--retention-days",
+        "30",
+        config=config,
+    )
     assert made.returncode == 0, made.stderr
     assert "claims" in made.stdout and "confidential" in made.stdout
     assert enclave("projects", "create", "claims", config=config).returncode == 1  # exists already
@@ -67,9 +81,22 @@ def test_a_change_from_the_command_line_is_signed_at_once(tmp_path: Path) -> Non
 def test_usage_summary_groups_and_sums(tmp_path: Path) -> None:
     config = _config(tmp_path)
     engine = open_engine(f"sqlite:///{tmp_path / 'enclave.db'}")
-    rows = [UsageRecord(f"r{i}", now_us(), "chat", "smollm2-135m", "ok" if i < 3 else "rate_limit_exceeded",
-                        10.0, project="claims" if i % 2 else "radiology", zone="local", prompt_tokens=10,
-                        completion_tokens=5, cost=0.5).row() for i in range(4)]
+    rows = [
+        UsageRecord(
+            f"r{i}",
+            now_us(),
+            "chat",
+            "smollm2-135m",
+            "ok" if i < 3 else "rate_limit_exceeded",
+            10.0,
+            project="claims" if i % 2 else "radiology",
+            zone="local",
+            prompt_tokens=10,
+            completion_tokens=5,
+            cost=0.5,
+        ).row()
+        for i in range(4)
+    ]
     with engine.begin() as connection:
         connection.execute(insert(usage), rows)
     engine.dispose()

@@ -17,8 +17,12 @@ TOPICS = ["the sea", "a fox", "trains", "winter", "a lighthouse", "bread", "the 
 
 
 def body(topic: str, **extra: object) -> dict:
-    return {"model": MODEL, "messages": [{"role": "user", "content": f"Write a story about {topic}."}],
-            "temperature": 0, **extra}
+    return {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": f"Write a story about {topic}."}],
+        "temperature": 0,
+        **extra,
+    }
 
 
 async def stream_events(client: httpx.AsyncClient, payload: dict) -> list[str]:
@@ -35,8 +39,7 @@ def texts_of(events: list[str]) -> str:
 def test_eight_concurrent_streams_all_complete_in_full(server: str) -> None:
     async def run() -> list[list[str]]:
         async with httpx.AsyncClient(base_url=server, timeout=120) as client:
-            payloads = [body(t, max_tokens=48, ignore_eos=True, stream_options={"include_usage": True})
-                        for t in TOPICS]
+            payloads = [body(t, max_tokens=48, ignore_eos=True, stream_options={"include_usage": True}) for t in TOPICS]
             return await asyncio.gather(*(stream_events(client, p) for p in payloads))
 
     for events in asyncio.run(run()):
@@ -70,15 +73,22 @@ def _wait_idle(server: str) -> None:
 def _generated(server: str) -> float:
     """Tokens the engine has sampled since it started."""
     metrics = httpx.get(f"{server}/metrics", timeout=5).text
-    return next(sample.value for family in text_string_to_metric_families(metrics)
-                for sample in family.samples if sample.name == "enclave_engine_generated_tokens_total")
+    return next(
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "enclave_engine_generated_tokens_total"
+    )
 
 
 def test_client_disconnect_mid_stream_frees_the_sequence(server: str) -> None:
     before = _generated(server)
-    with httpx.Client(base_url=server, timeout=30) as client, client.stream(
-        "POST", "/v1/chat/completions", json=body("a long road", max_tokens=800, ignore_eos=True, stream=True)
-    ) as response:
+    with (
+        httpx.Client(base_url=server, timeout=30) as client,
+        client.stream(
+            "POST", "/v1/chat/completions", json=body("a long road", max_tokens=800, ignore_eos=True, stream=True)
+        ) as response,
+    ):
         lines = response.iter_lines()
         received = [next(lines) for _ in range(8)]
         assert any(line.startswith("data: ") for line in received)
@@ -95,8 +105,11 @@ def test_client_disconnect_mid_stream_frees_the_sequence(server: str) -> None:
 def test_client_giving_up_on_a_non_streaming_request_frees_the_sequence(server: str) -> None:
     def impatient() -> None:
         with pytest.raises(httpx.ReadTimeout):
-            httpx.post(f"{server}/v1/chat/completions", json=body("a river", max_tokens=800, ignore_eos=True),
-                       timeout=httpx.Timeout(1.0, connect=5))
+            httpx.post(
+                f"{server}/v1/chat/completions",
+                json=body("a river", max_tokens=800, ignore_eos=True),
+                timeout=httpx.Timeout(1.0, connect=5),
+            )
 
     before = _generated(server)
     thread = threading.Thread(target=impatient)
@@ -113,8 +126,9 @@ def test_full_queue_is_429_with_retry_after(tmp_path) -> None:
 
     config = write_config(tmp_path, context=4096, parallel=1, queue=0, threads=2)
     with running_server(config, tmp_path / "server.log") as url, httpx.Client(base_url=url, timeout=60) as client:
-        with client.stream("POST", "/v1/chat/completions",
-                           json=body("a long road", max_tokens=3000, ignore_eos=True, stream=True)) as running:
+        with client.stream(
+            "POST", "/v1/chat/completions", json=body("a long road", max_tokens=3000, ignore_eos=True, stream=True)
+        ) as running:
             # Keep the iterator: a discarded one is closed at once, and with it the connection, which cancels the
             # stream and frees the slot while this test still counts on it being taken.
             lines = running.iter_lines()

@@ -14,12 +14,17 @@ from enclave.gateway import InferenceCall
 from enclave.guard.scanner import Guard
 
 # Identifiers only: named entities ("London office") have their own tests in test_guard_ner.py.
-GUARD = Guard(GuardConfig(custom_patterns=[{"name": "EMPLOYEE_ID", "pattern": r"\bEMP-\d{6}\b"}],
-                          deny_terms=["Project Falcon", "BLUEBIRD"], entities={"backend": "none"}))
+GUARD = Guard(
+    GuardConfig(
+        custom_patterns=[{"name": "EMPLOYEE_ID", "pattern": r"\bEMP-\d{6}\b"}],
+        deny_terms=["Project Falcon", "BLUEBIRD"],
+        entities={"backend": "none"},
+    )
+)
 
 
 def found(text: str) -> list[tuple[str, str]]:
-    return [(f.entity_type, text[f.start:f.end]) for f in GUARD.find(text)]
+    return [(f.entity_type, text[f.start : f.end]) for f in GUARD.find(text)]
 
 
 @pytest.mark.parametrize(
@@ -52,8 +57,7 @@ def found(text: str) -> list[tuple[str, str]]:
         ("DOB: March 4, 1990", [("DATE_OF_BIRTH", "March 4, 1990")]),
         ("MRN: 00451-778 admitted Tuesday.", [("MEDICAL_RECORD_NUMBER", "00451-778")]),
         ("Badge EMP-004512 expired.", [("EMPLOYEE_ID", "EMP-004512")]),
-        ("The project falcon budget and bluebird plans.", [("DENY_TERM", "project falcon"),
-                                                           ("DENY_TERM", "bluebird")]),
+        ("The project falcon budget and bluebird plans.", [("DENY_TERM", "project falcon"), ("DENY_TERM", "bluebird")]),
     ],
 )
 def test_identifier_is_found(text: str, expected: list[tuple[str, str]]) -> None:
@@ -84,14 +88,19 @@ def test_look_alikes_are_not_flagged(text: str) -> None:
 
 
 def test_every_full_date_is_found_unless_the_configuration_says_birth_dates_only() -> None:
-    text = ("Seen on 5/25/1953, 31.12.2020, 2024-02-03T10:00 and March 5, 1953; born on 12/03/1984. "
-            "Not dates: version 1.10.12, ratio 1/2/3, 13/13/2020, 2024-13-01, 10.12.2020.5, May 2020.")
+    text = (
+        "Seen on 5/25/1953, 31.12.2020, 2024-02-03T10:00 and March 5, 1953; born on 12/03/1984. "
+        "Not dates: version 1.10.12, ratio 1/2/3, 13/13/2020, 2024-13-01, 10.12.2020.5, May 2020."
+    )
     assert found(text) == [
-        ("DATE", "5/25/1953"), ("DATE", "31.12.2020"), ("DATE", "2024-02-03"), ("DATE", "March 5, 1953"),
+        ("DATE", "5/25/1953"),
+        ("DATE", "31.12.2020"),
+        ("DATE", "2024-02-03"),
+        ("DATE", "March 5, 1953"),
         ("DATE_OF_BIRTH", "12/03/1984"),
     ]
     birth_only = Guard(GuardConfig(dates="birth", entities={"backend": "none"}))
-    assert [(f.entity_type, text[f.start:f.end]) for f in birth_only.find(text)] == [
+    assert [(f.entity_type, text[f.start : f.end]) for f in birth_only.find(text)] == [
         ("DATE_OF_BIRTH", "12/03/1984"),
     ]
     assert GUARD.scan(["The meeting is on 12/03/2024."]).data_class == "confidential"
@@ -101,7 +110,7 @@ def test_what_only_the_shorter_of_two_overlapping_findings_covers_stays_found() 
     # The fund's name is the longer claim; the person before it, which the tagger ran into it, is not lost.
     guard = Guard(GuardConfig())
     text = "Keijo Salmela of NEXT FUNDS International Equity MSCI-KOKUSAI (Unhedged) Exchange Traded Fund"
-    spans = [text[f.start:f.end] for f in guard.find(text)]
+    spans = [text[f.start : f.end] for f in guard.find(text)]
     assert spans == ["Keijo Salmela", "NEXT FUNDS International Equity MSCI-KOKUSAI (Unhedged) Exchange Traded Fund"]
 
 
@@ -116,12 +125,14 @@ def test_report_gives_types_counts_and_the_implied_data_class() -> None:
 
 
 def test_every_message_role_is_inspected() -> None:
-    request = GenerationRequest(messages=(
-        ChatMessage("system", "Customer SSN 536-90-4399."),
-        ChatMessage("assistant", "Noted 4111 1111 1111 1111."),
-        ChatMessage("tool", "ip 10.0.0.7"),
-        ChatMessage("user", "Summarise."),
-    ))
+    request = GenerationRequest(
+        messages=(
+            ChatMessage("system", "Customer SSN 536-90-4399."),
+            ChatMessage("assistant", "Noted 4111 1111 1111 1111."),
+            ChatMessage("tool", "ip 10.0.0.7"),
+            ChatMessage("user", "Summarise."),
+        )
+    )
     assert GUARD.inspect(request).counts == {"US_SSN": 1, "CREDIT_CARD": 1, "IP_ADDRESS": 1}
 
 
@@ -151,11 +162,14 @@ def test_scan_endpoint_reports_types_and_positions(server: str) -> None:
     response = httpx.post(f"{server}/v1/guard/scan", json={"text": text}, timeout=10)
     assert response.status_code == 200
     body = response.json()
-    assert [(f["type"], text[f["start"]:f["end"]]) for f in body["findings"]] == [
-        ("MEDICAL_RECORD_NUMBER", "88412-C"), ("CREDIT_CARD", "5555 5555 5555 4444")]
+    assert [(f["type"], text[f["start"] : f["end"]]) for f in body["findings"]] == [
+        ("MEDICAL_RECORD_NUMBER", "88412-C"),
+        ("CREDIT_CARD", "5555 5555 5555 4444"),
+    ]
     assert body["data_class"] == "restricted" and "5555" not in response.text.replace(text, "")
-    messages = httpx.post(f"{server}/v1/guard/scan", timeout=10,
-                          json={"messages": [{"role": "system", "content": "ssn 536-90-4399"}]}).json()
+    messages = httpx.post(
+        f"{server}/v1/guard/scan", timeout=10, json={"messages": [{"role": "system", "content": "ssn 536-90-4399"}]}
+    ).json()
     assert messages["counts"] == {"US_SSN": 1}
     bad = httpx.post(f"{server}/v1/guard/scan", json={"text": "a", "messages": []}, timeout=10)
     assert bad.status_code == 400

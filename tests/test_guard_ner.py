@@ -22,7 +22,7 @@ GUARD = Guard(GuardConfig())
 
 
 def found(text: str) -> list[tuple[str, str]]:
-    return [(f.entity_type, text[f.start:f.end]) for f in GUARD.find(text)]
+    return [(f.entity_type, text[f.start : f.end]) for f in GUARD.find(text)]
 
 
 @pytest.mark.parametrize(
@@ -37,8 +37,10 @@ def found(text: str) -> list[tuple[str, str]]:
         # An initial's or a title's full stop does not end the sentence; "James" is not "jam" + "es".
         ("Mr. Boyes grew up here.", [("PERSON", "Boyes")]),
         ("Novel M. Ermakov, the social worker, said so.", [("PERSON", "Novel M. Ermakov")]),
-        ("Alba shouted at James: leave Hans's kid alone!",
-         [("PERSON", "Alba"), ("PERSON", "James"), ("PERSON", "Hans's")]),
+        (
+            "Alba shouted at James: leave Hans's kid alone!",
+            [("PERSON", "Alba"), ("PERSON", "James"), ("PERSON", "Hans's")],
+        ),
         # A given name that is also a dictionary word, capitalised inside a sentence that is not in title case.
         ("Henry had given Laura his address.", [("PERSON", "Henry"), ("PERSON", "Laura")]),
         ("I want to add Felicity Marshall as a beneficiary.", [("PERSON", "Felicity Marshall")]),
@@ -51,17 +53,23 @@ def found(text: str) -> list[tuple[str, str]]:
         ("Intro\nTammy: Remember me?", [("PERSON", "Tammy")]),
         ("What's your last name? Pinto", [("PERSON", "Pinto")]),
         ("Name:    Cleofe Y Mateo", [("PERSON", "Cleofe Y Mateo")]),
-        ("They had 3: Khasucha, Brenda and April.",
-         [("PERSON", "Khasucha"), ("PERSON", "Brenda"), ("PERSON", "April")]),
-        ("Forbes was influenced by a song sung by Subhan K Forbes.",
-         [("PERSON", "Forbes"), ("PERSON", "Subhan K Forbes")]),
+        (
+            "They had 3: Khasucha, Brenda and April.",
+            [("PERSON", "Khasucha"), ("PERSON", "Brenda"), ("PERSON", "April")],
+        ),
+        (
+            "Forbes was influenced by a song sung by Subhan K Forbes.",
+            [("PERSON", "Forbes"), ("PERSON", "Subhan K Forbes")],
+        ),
         ("Have you been to a Andrea Bilić concert?", [("PERSON", "Andrea Bilić")]),
         ("Hello, this is Mr. Luiz Sousa MD.", [("PERSON", "Luiz Sousa MD")]),
         ("Lovenjoel bridge is falling down.", [("LOCATION", "Lovenjoel")]),
         ("Netherlands leader gives an order.", [("LOCATION", "Netherlands")]),
         ("He lives on the north side of Dobrovského 30.", [("ADDRESS", "Dobrovského 30")]),
-        ("> 42 Spilman Street\n> Apt. 3\n> Leeds LS1 4AB",
-         [("ADDRESS", "42 Spilman Street\n> Apt. 3\n> Leeds LS1 4AB")]),
+        (
+            "> 42 Spilman Street\n> Apt. 3\n> Leeds LS1 4AB",
+            [("ADDRESS", "42 Spilman Street\n> Apt. 3\n> Leeds LS1 4AB")],
+        ),
         ("We moved here from Tartu in Estonia.", [("LOCATION", "Tartu"), ("LOCATION", "Estonia")]),
         ("She grew up in Vyskytná nad Jihlavou.", [("LOCATION", "Vyskytná nad Jihlavou")]),
         ("My sister lives in Ohio.", [("LOCATION", "Ohio")]),
@@ -75,62 +83,99 @@ def found(text: str) -> list[tuple[str, str]]:
         ("I work for TSURUMI MANUFACTURING CO.LTD. now.", [("ORGANIZATION", "TSURUMI MANUFACTURING CO.LTD.")]),
         ("He left Banco Macro S.A. last year.", [("ORGANIZATION", "Banco Macro S.A.")]),
         ("Ask Banco Products (India) Ltd about it.", [("ORGANIZATION", "Banco Products (India) Ltd")]),
-        ("Brands of Urban&Civic PLC and United Oil & Gas PLC.",
-         [("ORGANIZATION", "Urban&Civic PLC"), ("ORGANIZATION", "United Oil & Gas PLC.")]),
-        ("Compare Acme S.A. and Initech Ltd on price.",
-         [("ORGANIZATION", "Acme S.A."), ("ORGANIZATION", "Initech Ltd")]),
+        (
+            "Brands of Urban&Civic PLC and United Oil & Gas PLC.",
+            [("ORGANIZATION", "Urban&Civic PLC"), ("ORGANIZATION", "United Oil & Gas PLC.")],
+        ),
+        (
+            "Compare Acme S.A. and Initech Ltd on price.",
+            [("ORGANIZATION", "Acme S.A."), ("ORGANIZATION", "Initech Ltd")],
+        ),
         ("The Kroger Co. is hiring.", [("ORGANIZATION", "The Kroger Co.")]),
         ("We hired Boston Consulting Group.", [("ORGANIZATION", "Boston Consulting Group")]),
-        ("Shares in Equity Residential Properties Trust fell.",
-         [("ORGANIZATION", "Equity Residential Properties Trust")]),
+        (
+            "Shares in Equity Residential Properties Trust fell.",
+            [("ORGANIZATION", "Equity Residential Properties Trust")],
+        ),
         # Places that are ordinary words: a country, or a multi-word place made of ordinary words.
         ("The Princess Royal arrived this morning from Finland.", [("LOCATION", "Finland")]),
         ("United Kingdom leader gives an order.", [("LOCATION", "United Kingdom")]),
         ("Ms. Crystal Walker Suite 111", [("PERSON", "Crystal Walker"), ("ADDRESS", "Suite 111")]),
-        ("Our offices are at the corner of 5th Avenue and 42nd Street.",
-         [("ADDRESS", "the corner of 5th Avenue and 42nd Street")]),
+        (
+            "Our offices are at the corner of 5th Avenue and 42nd Street.",
+            [("ADDRESS", "the corner of 5th Avenue and 42nd Street")],
+        ),
         ("Send it to USNS Duncan, FPO AP 36724", [("ADDRESS", "USNS Duncan, FPO AP 36724")]),
         ("It is C/ Canarias 66, Lazkao", [("ADDRESS", "C/ Canarias 66, Lazkao")]),
-        ("42 Spilman Street\n031-529-449 office", [("ADDRESS", "42 Spilman Street"),
-                                                   ("PHONE_NUMBER", "031-529-449")]),
+        ("42 Spilman Street\n031-529-449 office", [("ADDRESS", "42 Spilman Street"), ("PHONE_NUMBER", "031-529-449")]),
         # Securities as exchanges list them: the issuer cut short, then the instrument's terms.
-        ("Filippa Napolitano from ISHS VII/SHS CL-DIST GBP is the keynote speaker",
-         [("PERSON", "Filippa Napolitano"), ("ORGANIZATION", "ISHS VII/SHS CL-DIST GBP")]),
+        (
+            "Filippa Napolitano from ISHS VII/SHS CL-DIST GBP is the keynote speaker",
+            [("PERSON", "Filippa Napolitano"), ("ORGANIZATION", "ISHS VII/SHS CL-DIST GBP")],
+        ),
         ("TRIE POIN/PAR VTG FPD 0.01 is an Australian bank", [("ORGANIZATION", "TRIE POIN/PAR VTG FPD 0.01")]),
         ("I bought the Vanguard S&P 500 ETF last year.", [("ORGANIZATION", "Vanguard S&P 500 ETF")]),
         # The addressee lines above a street: a company whatever its words, and its first word kept.
-        ("Pedro Alves\nInnography\nBanco Santander (Brasil) S.A.\n52 Huntly Street\nLondon",
-         [("PERSON", "Pedro Alves"), ("ORGANIZATION", "Innography"),
-          ("ORGANIZATION", "Banco Santander (Brasil) S.A."), ("ADDRESS", "52 Huntly Street\nLondon")]),
-        ("Granules India Ltd\n\nPSC 6674, Box 1965\nAPO AP 40104",
-         [("ORGANIZATION", "Granules India Ltd"), ("ADDRESS", "PSC 6674, Box 1965\nAPO AP 40104")]),
+        (
+            "Pedro Alves\nInnography\nBanco Santander (Brasil) S.A.\n52 Huntly Street\nLondon",
+            [
+                ("PERSON", "Pedro Alves"),
+                ("ORGANIZATION", "Innography"),
+                ("ORGANIZATION", "Banco Santander (Brasil) S.A."),
+                ("ADDRESS", "52 Huntly Street\nLondon"),
+            ],
+        ),
+        (
+            "Granules India Ltd\n\nPSC 6674, Box 1965\nAPO AP 40104",
+            [("ORGANIZATION", "Granules India Ltd"), ("ADDRESS", "PSC 6674, Box 1965\nAPO AP 40104")],
+        ),
         # A company ending in an organisation word, person's name or not; a listing's class after its form.
-        ("I work for Eaton Vance Tax-Managed Diversified Equity Income Fund",
-         [("ORGANIZATION", "Eaton Vance Tax-Managed Diversified Equity Income Fund")]),
-        ("Shares of Haverty Furniture Companies Inc. Class A rose.",
-         [("ORGANIZATION", "Haverty Furniture Companies Inc. Class A")]),
-        ("Thaís Correia of Marine Products Corporation's board",
-         [("PERSON", "Thaís Correia"), ("ORGANIZATION", "Marine Products Corporation's")]),
+        (
+            "I work for Eaton Vance Tax-Managed Diversified Equity Income Fund",
+            [("ORGANIZATION", "Eaton Vance Tax-Managed Diversified Equity Income Fund")],
+        ),
+        (
+            "Shares of Haverty Furniture Companies Inc. Class A rose.",
+            [("ORGANIZATION", "Haverty Furniture Companies Inc. Class A")],
+        ),
+        (
+            "Thaís Correia of Marine Products Corporation's board",
+            [("PERSON", "Thaís Correia"), ("ORGANIZATION", "Marine Products Corporation's")],
+        ),
         # Addresses: a state line after a comma, a country after a blank line, the street line above a unit,
         # a street's name before its number, two streets that meet, Polish and Hungarian street words.
-        ("22933 79 Rue de Ouerdanine\nCockle Bay\n, QC\n 59703", [("ADDRESS", "22933 79 Rue de Ouerdanine\nCockle"
-                                                                   " Bay\n, QC\n 59703")]),
-        ("284 Ringvej 177\n Suite 183\n Qaqortoq\n\n Greenland 49732",
-         [("ADDRESS", "284 Ringvej 177\n Suite 183\n Qaqortoq\n\n Greenland 49732")]),
-        ("}}54215 113 Ane Habib Bourguiba\n}}Suite 633\n}}Cite El Ayachi",
-         [("ADDRESS", "54215 113 Ane Habib Bourguiba\n}}Suite 633\n}}Cite El Ayachi")]),
-        ("United Oil & Gas PLC\nTavcarjeva 103 Espinal Branch\n Suite 075",
-         [("ORGANIZATION", "United Oil & Gas PLC"), ("ADDRESS", "Tavcarjeva 103 Espinal Branch\n Suite 075")]),
+        (
+            "22933 79 Rue de Ouerdanine\nCockle Bay\n, QC\n 59703",
+            [("ADDRESS", "22933 79 Rue de Ouerdanine\nCockle Bay\n, QC\n 59703")],
+        ),
+        (
+            "284 Ringvej 177\n Suite 183\n Qaqortoq\n\n Greenland 49732",
+            [("ADDRESS", "284 Ringvej 177\n Suite 183\n Qaqortoq\n\n Greenland 49732")],
+        ),
+        (
+            "}}54215 113 Ane Habib Bourguiba\n}}Suite 633\n}}Cite El Ayachi",
+            [("ADDRESS", "54215 113 Ane Habib Bourguiba\n}}Suite 633\n}}Cite El Ayachi")],
+        ),
+        (
+            "United Oil & Gas PLC\nTavcarjeva 103 Espinal Branch\n Suite 075",
+            [("ORGANIZATION", "United Oil & Gas PLC"), ("ADDRESS", "Tavcarjeva 103 Espinal Branch\n Suite 075")],
+        ),
         ("I'll meet you at Hana and R Capela 83 after the concert.", [("ADDRESS", "Hana and R Capela 83")]),
-        ("Katie Miles\nJamie and 42 Spilman Street", [("PERSON", "Katie Miles"),
-                                                      ("ADDRESS", "Jamie and 42 Spilman Street")]),
+        (
+            "Katie Miles\nJamie and 42 Spilman Street",
+            [("PERSON", "Katie Miles"), ("ADDRESS", "Jamie and 42 Spilman Street")],
+        ),
         ("Stop at ul. Praussa Ksawerego 29, Łódź", [("ADDRESS", "ul. Praussa Ksawerego 29, Łódź")]),
         # The block goes on after the address, the address does not: a date, a label, an e-mail.
-        ("52 Huntly Street\nLondon\nDOB 5/25/1953\nMobile: 631 331 197",
-         [("ADDRESS", "52 Huntly Street\nLondon"), ("DATE_OF_BIRTH", "5/25/1953"), ("PHONE_NUMBER", "631 331 197")]),
+        (
+            "52 Huntly Street\nLondon\nDOB 5/25/1953\nMobile: 631 331 197",
+            [("ADDRESS", "52 Huntly Street\nLondon"), ("DATE_OF_BIRTH", "5/25/1953"), ("PHONE_NUMBER", "631 331 197")],
+        ),
         ("We'll meet at 78252 Teréz krt. 56., Balatonbozsok", [("ADDRESS", "78252 Teréz krt. 56., Balatonbozsok")]),
-        ("Meet me at 513 43 Farrar Parade Suite 151 KOOJAN WA",
-         [("ADDRESS", "513 43 Farrar Parade Suite 151 KOOJAN WA")]),
+        (
+            "Meet me at 513 43 Farrar Parade Suite 151 KOOJAN WA",
+            [("ADDRESS", "513 43 Farrar Parade Suite 151 KOOJAN WA")],
+        ),
         # Places: a qualifier in brackets, a state after a preposition, a place after a verb of travel.
         ("We moved here from Cyprus (Greek)", [("LOCATION", "Cyprus (Greek)")]),
         ("In Czech Republic they sing company songs.", [("LOCATION", "Czech Republic")]),
@@ -138,10 +183,14 @@ def found(text: str) -> list[tuple[str, str]]:
         # A given name at a sentence's start that English also uses, before a name nothing else could be; a
         # given name no list knows before a surname.
         ("Tilly Nicholson will be talking", [("PERSON", "Tilly Nicholson")]),
-        ("Hi, I'm Sarah O'Connor; the file went to Ronald McDonald and DeShawn Lee.",  # capitals inside a name
-         [("PERSON", "Sarah O'Connor"), ("PERSON", "Ronald McDonald and DeShawn Lee")]),
-        ("Patient Ahmed Khan was admitted on 03/02/2024 to St. Mary's.",  # a role, and a date no street's number
-         [("PERSON", "Ahmed Khan"), ("DATE", "03/02/2024")]),
+        (
+            "Hi, I'm Sarah O'Connor; the file went to Ronald McDonald and DeShawn Lee.",  # capitals inside a name
+            [("PERSON", "Sarah O'Connor"), ("PERSON", "Ronald McDonald and DeShawn Lee")],
+        ),
+        (
+            "Patient Ahmed Khan was admitted on 03/02/2024 to St. Mary's.",  # a role, and a date no street's number
+            [("PERSON", "Ahmed Khan"), ("DATE", "03/02/2024")],
+        ),
         ("according to the W.A.G payment solutions plc website", [("ORGANIZATION", "W.A.G payment solutions plc")]),
         ("Teodor Aune\nPrivate household cook", [("PERSON", "Teodor Aune")]),
     ],
@@ -238,19 +287,22 @@ def upstream() -> Iterator[FakeUpstream]:
 
 
 async def pseudonymizing_gateway(upstream: FakeUpstream, data_dir: Path) -> Gateway:
-    settings = Settings.model_validate({
-        "data_dir": str(data_dir),
-        "models": [],
-        "providers": [{"name": "hosted", "base_url": upstream.url, "zone": "external", "retries": 0}],
-        "routes": [{"name": "assistant", "targets": ["hosted/echo"]}],
-        "guard": {"action": "pseudonymize"},
-    })
+    settings = Settings.model_validate(
+        {
+            "data_dir": str(data_dir),
+            "models": [],
+            "providers": [{"name": "hosted", "base_url": upstream.url, "zone": "external", "retries": 0}],
+            "routes": [{"name": "assistant", "targets": ["hosted/echo"]}],
+            "guard": {"action": "pseudonymize"},
+        }
+    )
     return await build_gateway(settings, auth_required=False)
 
 
 @pytest.mark.parametrize("stream", [True, False])
-def test_a_name_and_address_are_pseudonymized_and_restored(upstream: FakeUpstream, stream: bool,
-                                                           tmp_path: Path) -> None:
+def test_a_name_and_address_are_pseudonymized_and_restored(
+    upstream: FakeUpstream, stream: bool, tmp_path: Path
+) -> None:
     text = "Draft a letter to Inessa Samoylova at 221 Baker Street. Sign it from Inessa Samoylova's lawyer."
 
     async def run() -> list[str]:

@@ -27,17 +27,27 @@ from tests.servers import enclave, running_server, write_config
 from tests.stores import database, postgres_database, redis_or_skip
 from tests.waiting import wait_until
 
-CHAT = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Count to three"}], "max_tokens": 8,
-        "temperature": 0}
+CHAT = {
+    "model": "smollm2-135m",
+    "messages": [{"role": "user", "content": "Count to three"}],
+    "max_tokens": 8,
+    "temperature": 0,
+}
 
 
 def _count(url: str) -> tuple[int, int, int]:
     engine = open_engine(url)
     with engine.connect() as connection:
-        rows = connection.execute(select(func.count(), func.coalesce(func.sum(usage.c.prompt_tokens), 0),
-                                         func.coalesce(func.sum(usage.c.completion_tokens), 0))).one()
-        audited = connection.execute(select(func.count()).select_from(audit_log)
-                                     .where(audit_log.c.action == "inference")).scalar()
+        rows = connection.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(usage.c.prompt_tokens), 0),
+                func.coalesce(func.sum(usage.c.completion_tokens), 0),
+            )
+        ).one()
+        audited = connection.execute(
+            select(func.count()).select_from(audit_log).where(audit_log.c.action == "inference")
+        ).scalar()
         assert walk(connection, set(), None)[0].ok
     engine.dispose()
     assert rows[0] == audited
@@ -49,8 +59,9 @@ def _rows(url: str) -> tuple[int, int]:
     engine = open_engine(url)
     with engine.connect() as connection:
         rows = connection.execute(select(func.count()).select_from(usage)).scalar_one()
-        audited = connection.execute(select(func.count()).select_from(audit_log)
-                                     .where(audit_log.c.action == "inference")).scalar_one()
+        audited = connection.execute(
+            select(func.count()).select_from(audit_log).where(audit_log.c.action == "inference")
+        ).scalar_one()
     engine.dispose()
     return int(rows), int(audited)
 
@@ -66,8 +77,9 @@ def test_burst_then_clean_stop_loses_nothing(kind: str, tmp_path: Path) -> None:
         # A flush interval longer than the test: every row is written by the shutdown flush.
         config = _config(tmp_path, url, flush=60)
         with running_server(config, tmp_path / "server.log") as base, ThreadPoolExecutor(16) as pool:
-            responses = list(pool.map(lambda _: httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=120),
-                                      range(24)))
+            responses = list(
+                pool.map(lambda _: httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=120), range(24))
+            )
             assert all(r.status_code == 200 for r in responses)
         prompt = sum(r.json()["usage"]["prompt_tokens"] for r in responses)
         completion = sum(r.json()["usage"]["completion_tokens"] for r in responses)
@@ -102,19 +114,25 @@ def test_replicas_share_limits_through_redis(tmp_path: Path) -> None:
 
     redis.Redis.from_url(redis_url).flushdb()
     with postgres_database() as url:
-        config = _config(tmp_path, url, flush=0.2, limits={"backend": "redis", "redis_url": redis_url},
-                         auth={"mode": "on"})
+        config = _config(
+            tmp_path, url, flush=0.2, limits={"backend": "redis", "redis_url": redis_url}, auth={"mode": "on"}
+        )
         made = enclave("keys", "create", "--name", "ops", "--role", "admin", config=config)
         admin = made.stdout.strip()
         with running_server(config, tmp_path / "a.log") as a, running_server(config, tmp_path / "b.log") as b:
             headers = {"Authorization": f"Bearer {admin}"}
-            assert httpx.post(f"{a}/admin/projects", json={"name": "shared", "rpm": 4},
-                              headers=headers).status_code == 201
-            key = httpx.post(f"{b}/admin/keys", json={"name": "dev", "role": "developer", "project": "shared"},
-                             headers=headers).json()["key"]
-            statuses = [httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=60,
-                                   headers={"Authorization": f"Bearer {key}"}).status_code
-                        for base in (a, b, a, b, a, b)]
+            assert (
+                httpx.post(f"{a}/admin/projects", json={"name": "shared", "rpm": 4}, headers=headers).status_code == 201
+            )
+            key = httpx.post(
+                f"{b}/admin/keys", json={"name": "dev", "role": "developer", "project": "shared"}, headers=headers
+            ).json()["key"]
+            statuses = [
+                httpx.post(
+                    f"{base}/v1/chat/completions", json=CHAT, timeout=60, headers={"Authorization": f"Bearer {key}"}
+                ).status_code
+                for base in (a, b, a, b, a, b)
+            ]
         assert statuses.count(200) == 4 and statuses.count(429) == 2, statuses
 
 
@@ -172,8 +190,9 @@ def test_unreachable_database_keeps_rows_and_refuses_past_the_bound(tmp_path: Pa
 
 
 def test_prices_per_token_and_per_busy_hour() -> None:
-    sheet = PriceSheet(PricesConfig(tokens={"openai/gpt-x": TokenPrice(input=2.0, output=8.0)},
-                                    hourly={"embedded": 1.8}))
+    sheet = PriceSheet(
+        PricesConfig(tokens={"openai/gpt-x": TokenPrice(input=2.0, output=8.0)}, hourly={"embedded": 1.8})
+    )
     assert sheet.cost(Target("openai", "gpt-x", "external"), 1_000_000, 500_000, None) == pytest.approx(6.0)
     assert sheet.cost(Target("embedded", "smol", "local"), 10, 10, 2.0) == pytest.approx(0.001)
     assert sheet.cost(Target("vllm", "llama", "local"), 10, 10, 2.0) == 0.0  # unpriced, not guessed
@@ -196,12 +215,16 @@ def test_stream_abandoned_by_its_client_is_recorded_as_cancelled(tmp_path: Path)
     config = _config(tmp_path, url, flush=0.2)
     body = {**CHAT, "max_tokens": 400, "ignore_eos": True, "stream": True}
     with running_server(config, tmp_path / "server.log") as base:
-        with httpx.Client(timeout=60) as client, client.stream("POST", f"{base}/v1/chat/completions",
-                                                                json=body) as stream:
+        with (
+            httpx.Client(timeout=60) as client,
+            client.stream("POST", f"{base}/v1/chat/completions", json=body) as stream,
+        ):
             lines = stream.iter_lines()
             next(lines), next(lines)  # the stream is running; now hang up
-        wait_until(lambda: httpx.get(f"{base}/health").json()["models"]["smollm2-135m"]["active_sequences"] == 0,
-                   message="the abandoned stream's sequence freed")
+        wait_until(
+            lambda: httpx.get(f"{base}/health").json()["models"]["smollm2-135m"]["active_sequences"] == 0,
+            message="the abandoned stream's sequence freed",
+        )
     engine = open_engine(url)
     with engine.connect() as connection:
         assert list(connection.execute(select(usage.c.status, usage.c.endpoint))) == [("cancelled", "chat")]
@@ -225,8 +248,9 @@ def test_database_gone_is_a_clear_503_and_the_server_stays_up(tmp_path: Path) ->
                 connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
             server.dispose()
             unknown = "enc_0badc0de_" + "x" * 43
-            refused = httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=60,
-                                 headers={"Authorization": f"Bearer {unknown}"})
+            refused = httpx.post(
+                f"{base}/v1/chat/completions", json=CHAT, timeout=60, headers={"Authorization": f"Bearer {unknown}"}
+            )
             assert refused.status_code == 503
             assert refused.json()["error"]["code"] == "store_unavailable"
             listed = httpx.get(f"{base}/admin/keys", headers=headers)

@@ -58,7 +58,11 @@ def test_async_chat_completion(async_client: openai.AsyncOpenAI) -> None:
 
 def test_streaming_chat_yields_deltas_then_finish_and_usage(client: openai.OpenAI) -> None:
     stream = client.chat.completions.create(
-        model=MODEL, messages=HELLO, max_tokens=24, temperature=0, stream=True,
+        model=MODEL,
+        messages=HELLO,
+        max_tokens=24,
+        temperature=0,
+        stream=True,
         stream_options={"include_usage": True},
     )
     chunks = list(stream)
@@ -73,9 +77,7 @@ def test_streaming_chat_yields_deltas_then_finish_and_usage(client: openai.OpenA
 
 def test_async_streaming(async_client: openai.AsyncOpenAI) -> None:
     async def run() -> list[str]:
-        stream = await async_client.chat.completions.create(
-            model=MODEL, messages=HELLO, max_tokens=12, stream=True
-        )
+        stream = await async_client.chat.completions.create(model=MODEL, messages=HELLO, max_tokens=12, stream=True)
         return [c.choices[0].delta.content async for c in stream if c.choices and c.choices[0].delta.content]
 
     assert len(asyncio.run(run())) >= 1
@@ -83,8 +85,10 @@ def test_async_streaming(async_client: openai.AsyncOpenAI) -> None:
 
 def test_max_tokens_ends_with_length(client: openai.OpenAI) -> None:
     response = client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Write a long essay about the sea."}],
-        max_completion_tokens=7, extra_body={"ignore_eos": True},
+        model=MODEL,
+        messages=[{"role": "user", "content": "Write a long essay about the sea."}],
+        max_completion_tokens=7,
+        extra_body={"ignore_eos": True},
     )
     assert response.choices[0].finish_reason == "length"
     assert response.usage.completion_tokens == 7
@@ -119,8 +123,13 @@ def test_stop_sequence_while_streaming(client: openai.OpenAI) -> None:
 def test_same_seed_same_text_different_seed_differs(client: openai.OpenAI) -> None:
     def sample(seed: int) -> str:
         response = client.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": "Tell me a story."}], max_tokens=40,
-            temperature=1.0, top_p=1.0, seed=seed, extra_body={"ignore_eos": True, "top_k": 0, "min_p": 0.0},
+            model=MODEL,
+            messages=[{"role": "user", "content": "Tell me a story."}],
+            max_tokens=40,
+            temperature=1.0,
+            top_p=1.0,
+            seed=seed,
+            extra_body={"ignore_eos": True, "top_k": 0, "min_p": 0.0},
         )
         return response.choices[0].message.content
 
@@ -131,8 +140,15 @@ def test_same_seed_same_text_different_seed_differs(client: openai.OpenAI) -> No
 
 def test_sampling_parameters_are_accepted(client: openai.OpenAI) -> None:
     response = client.chat.completions.create(
-        model=MODEL, messages=HELLO, max_tokens=8, temperature=0.7, top_p=0.9, presence_penalty=0.5,
-        frequency_penalty=0.5, seed=7, extra_body={"top_k": 20, "min_p": 0.1, "repeat_penalty": 1.1},
+        model=MODEL,
+        messages=HELLO,
+        max_tokens=8,
+        temperature=0.7,
+        top_p=0.9,
+        presence_penalty=0.5,
+        frequency_penalty=0.5,
+        seed=7,
+        extra_body={"top_k": 20, "min_p": 0.1, "repeat_penalty": 1.1},
     )
     assert response.choices[0].message.content
 
@@ -155,12 +171,12 @@ def test_logit_bias_forces_and_bans_tokens(client: openai.OpenAI, model_path: Pa
 
 
 def test_text_completion_endpoint(client: openai.OpenAI) -> None:
-    response = client.completions.create(model=MODEL, prompt="The capital of France is", max_tokens=8,
-                                         temperature=0)
+    response = client.completions.create(model=MODEL, prompt="The capital of France is", max_tokens=8, temperature=0)
     assert response.choices[0].text.strip()
     assert response.usage.completion_tokens <= 8
-    stream = client.completions.create(model=MODEL, prompt="The capital of France is", max_tokens=8,
-                                       temperature=0, stream=True)
+    stream = client.completions.create(
+        model=MODEL, prompt="The capital of France is", max_tokens=8, temperature=0, stream=True
+    )
     assert "".join(c.choices[0].text for c in stream if c.choices) == response.choices[0].text
 
 

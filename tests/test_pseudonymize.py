@@ -28,7 +28,7 @@ def test_same_value_same_placeholder_and_restore_in_any_chunking() -> None:
     assert masked == "<EMAIL_ADDRESS_1> and <EMAIL_ADDRESS_2> and <EMAIL_ADDRESS_1>"
     for size in range(1, len(masked) + 1):
         restorer = StreamRestorer(pseudonyms)
-        pieces = [restorer.feed(masked[i:i + size]) for i in range(0, len(masked), size)]
+        pieces = [restorer.feed(masked[i : i + size]) for i in range(0, len(masked), size)]
         assert "".join(pieces) + restorer.flush() == text
 
 
@@ -49,12 +49,14 @@ def upstream() -> Iterator[FakeUpstream]:
 
 
 async def gateway_for(upstream: FakeUpstream) -> Gateway:
-    settings = Settings.model_validate({
-        "models": [],
-        "providers": [{"name": "hosted", "base_url": upstream.url, "zone": "external", "retries": 0}],
-        "routes": [{"name": "assistant", "targets": ["hosted/echo"]}],
-        "guard": {"action": "pseudonymize"},
-    })
+    settings = Settings.model_validate(
+        {
+            "models": [],
+            "providers": [{"name": "hosted", "base_url": upstream.url, "zone": "external", "retries": 0}],
+            "routes": [{"name": "assistant", "targets": ["hosted/echo"]}],
+            "guard": {"action": "pseudonymize"},
+        }
+    )
     return await build_gateway(settings)
 
 
@@ -71,8 +73,9 @@ def test_round_trip_through_an_external_model(upstream: FakeUpstream, stream: bo
 
     pieces, headers = asyncio.run(run())
     received = upstream.received[-1].body["messages"][-1]["content"]
-    assert received == ("Write to <EMAIL_ADDRESS_1> about card <CREDIT_CARD_1>; cc <EMAIL_ADDRESS_1>. "
-                        "Her SSN is <US_SSN_1>.")
+    assert received == (
+        "Write to <EMAIL_ADDRESS_1> about card <CREDIT_CARD_1>; cc <EMAIL_ADDRESS_1>. Her SSN is <US_SSN_1>."
+    )
     for value in (EMAIL, CARD, SSN):
         assert value not in upstream.texts()
     assert "".join(pieces) == TEXT

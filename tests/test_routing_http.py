@@ -21,8 +21,7 @@ from tests.waiting import wait_until
 
 SECRET = "sk-test-SECRET-4242"
 LOCAL = "embedded/smollm2-135m"
-SCENARIOS = ["ok", "fail500", "busy429", "busy429.retry", "hang", "early-close", "midstream", "switch",
-             "unauthorized"]
+SCENARIOS = ["ok", "fail500", "busy429", "busy429.retry", "hang", "early-close", "midstream", "switch", "unauthorized"]
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +37,38 @@ def gateway(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "data_dir": str(directory),
         "models": [{"name": "smollm2-135m", "context": 1024, "parallel": 4, "threads": 2}],
         "providers": [
-            {"name": "hosted", "base_url": fake.url, "zone": "external", "api_key_env": "HOSTED_KEY",
-             "retries": 1, "backoff": 0.05, "timeouts": {"connect": 1, "first_token": 1.5, "idle": 1.5, "total": 5},
-             "circuit": {"failures": 2, "cooldown": 1.5}},
-            {"name": "gone", "base_url": f"http://127.0.0.1:{free_port()}/v1", "zone": "external",
-             "retries": 1, "backoff": 0.05},
+            {
+                "name": "hosted",
+                "base_url": fake.url,
+                "zone": "external",
+                "api_key_env": "HOSTED_KEY",
+                "retries": 1,
+                "backoff": 0.05,
+                "timeouts": {"connect": 1, "first_token": 1.5, "idle": 1.5, "total": 5},
+                "circuit": {"failures": 2, "cooldown": 1.5},
+            },
+            {
+                "name": "gone",
+                "base_url": f"http://127.0.0.1:{free_port()}/v1",
+                "zone": "external",
+                "retries": 1,
+                "backoff": 0.05,
+            },
             # The same upstream with a cooldown no test outlasts: "open" can be checked without a race.
-            {"name": "held", "base_url": fake.url, "zone": "external", "retries": 0,
-             "circuit": {"failures": 2, "cooldown": 3600}},
+            {
+                "name": "held",
+                "base_url": fake.url,
+                "zone": "external",
+                "retries": 0,
+                "circuit": {"failures": 2, "cooldown": 3600},
+            },
         ],
         "routes": [{"name": f"via-{s}", "targets": [f"hosted/{s}", LOCAL]} for s in SCENARIOS]
-        + [{"name": "via-gone", "targets": ["gone/ok", LOCAL]},
-           {"name": "via-held", "targets": ["held/fail500", LOCAL]},
-           {"name": "hosted-only", "targets": ["hosted/unauthorized"]}],
+        + [
+            {"name": "via-gone", "targets": ["gone/ok", LOCAL]},
+            {"name": "via-held", "targets": ["held/fail500", LOCAL]},
+            {"name": "hosted-only", "targets": ["hosted/unauthorized"]},
+        ],
     }
     path = directory / "enclave.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -161,8 +179,9 @@ def test_stream_dying_mid_way_ends_with_an_error_event_not_a_clean_finish(gatewa
     assert not any(finishes)
     with pytest.raises(openai.APIError):
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
-        for _ in client.chat.completions.create(model="via-midstream", messages=[{"role": "user", "content": "x"}],
-                                                stream=True):
+        for _ in client.chat.completions.create(
+            model="via-midstream", messages=[{"role": "user", "content": "x"}], stream=True
+        ):
             pass
 
 
@@ -187,10 +206,14 @@ def test_circuit_breaker_opens_then_probes_and_closes(gateway, fake) -> None:
     fake.healthy = True
     # Answered locally until the cooldown (1.5 s) has passed; then the probe goes, succeeds, and closes the
     # circuit (the probe's rules, on a clock of the test's own: tests/test_circuit_breaker.py).
-    wait_until(lambda: chat(url, "via-switch").headers["x-enclave-route"] == "hosted/switch", interval=0.2,
-               message="the probe answered by the recovered upstream")
+    wait_until(
+        lambda: chat(url, "via-switch").headers["x-enclave-route"] == "hosted/switch",
+        interval=0.2,
+        message="the probe answered by the recovered upstream",
+    )
     assert httpx.get(f"{url}/health", timeout=5).json()["providers"]["hosted"]["targets"]["switch"]["state"] == (
-        "closed")
+        "closed"
+    )
     assert chat(url, "via-switch").headers["x-enclave-route"] == "hosted/switch"
 
 
@@ -203,19 +226,29 @@ def test_upstream_key_never_appears_in_errors_health_metrics_or_logs(gateway, fa
     assert fake.received[-1].headers["authorization"] == f"Bearer {SECRET}"  # it was sent, to the upstream only
     headers, events = sse(url, "via-unauthorized")
     assert headers["x-enclave-route"] == LOCAL
-    everything = [response.text, str(response.headers), "".join(events),
-                  httpx.get(f"{url}/health", timeout=5).text, httpx.get(f"{url}/metrics", timeout=5).text,
-                  httpx.get(f"{url}/v1/models", timeout=5).text, log.read_text()]
+    everything = [
+        response.text,
+        str(response.headers),
+        "".join(events),
+        httpx.get(f"{url}/health", timeout=5).text,
+        httpx.get(f"{url}/metrics", timeout=5).text,
+        httpx.get(f"{url}/v1/models", timeout=5).text,
+        log.read_text(),
+    ]
     assert not any(SECRET in text for text in everything)
 
 
 @pytest.mark.parametrize(
     ("secret", "entity", "data_class"),
-    [("4111 1111 1111 1111", "CREDIT_CARD", "restricted"), ("jane.roe@example.org", "EMAIL_ADDRESS", "confidential"),
-     ("MRN: 55123-B", "MEDICAL_RECORD_NUMBER", "restricted")],
+    [
+        ("4111 1111 1111 1111", "CREDIT_CARD", "restricted"),
+        ("jane.roe@example.org", "EMAIL_ADDRESS", "confidential"),
+        ("MRN: 55123-B", "MEDICAL_RECORD_NUMBER", "restricted"),
+    ],
 )
-def test_sensitive_data_found_by_the_guard_stays_local(gateway, fake, secret: str, entity: str,
-                                                         data_class: str) -> None:
+def test_sensitive_data_found_by_the_guard_stays_local(
+    gateway, fake, secret: str, entity: str, data_class: str
+) -> None:
     url, _ = gateway
     response = chat(url, "via-ok", f"Please file this: {secret}")
     assert response.status_code == 200

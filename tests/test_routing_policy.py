@@ -45,10 +45,14 @@ def test_confidential_and_restricted_never_get_an_external_target(data_class: st
 
 
 def test_a_route_rule_cannot_send_restricted_data_outside() -> None:
-    r = router(rules=[{"name": "prefer-gpt", "when": {"models": ["assistant"]}, "action": "route",
-                       "target": "hosted/gpt-4o"}])
-    assert targets(r.decide(RequestFacts("assistant"))) == ["hosted/gpt-4o", "hosted/gpt-4o-mini",
-                                                           "embedded/smollm2-135m"]
+    r = router(
+        rules=[{"name": "prefer-gpt", "when": {"models": ["assistant"]}, "action": "route", "target": "hosted/gpt-4o"}]
+    )
+    assert targets(r.decide(RequestFacts("assistant"))) == [
+        "hosted/gpt-4o",
+        "hosted/gpt-4o-mini",
+        "embedded/smollm2-135m",
+    ]
     decision = r.decide(RequestFacts("assistant", data_class="restricted"))
     assert targets(decision) == ["embedded/smollm2-135m"] and decision.rule == "prefer-gpt"
 
@@ -60,8 +64,10 @@ def test_model_without_local_target_is_denied_for_confidential_data() -> None:
 
 
 def test_require_local_falls_back_to_the_local_model() -> None:
-    r = router(local_model="smollm2-135m",
-               rules=[{"name": "project-x-local", "when": {"projects": ["x"]}, "action": "require_local"}])
+    r = router(
+        local_model="smollm2-135m",
+        rules=[{"name": "project-x-local", "when": {"projects": ["x"]}, "action": "require_local"}],
+    )
     assert targets(r.decide(RequestFacts("gpt-only", project="x"))) == ["embedded/smollm2-135m"]
     assert targets(r.decide(RequestFacts("gpt-only", project="y"))) == ["hosted/gpt-4o"]
 
@@ -74,10 +80,12 @@ def test_forbid_external_keeps_local_upstreams() -> None:
 
 
 def test_rules_match_on_prompt_size_and_first_match_wins() -> None:
-    r = router(rules=[
-        {"name": "huge", "when": {"min_prompt_chars": 10_000}, "action": "route", "target": "vllm/llama-70b"},
-        {"name": "catch-all", "action": "deny", "reason": "not allowed today"},
-    ])
+    r = router(
+        rules=[
+            {"name": "huge", "when": {"min_prompt_chars": 10_000}, "action": "route", "target": "vllm/llama-70b"},
+            {"name": "catch-all", "action": "deny", "reason": "not allowed today"},
+        ]
+    )
     assert r.decide(RequestFacts("assistant", prompt_chars=20_000)).rule == "huge"
     with pytest.raises(PolicyDenied) as caught:
         r.decide(RequestFacts("assistant", prompt_chars=10))
@@ -97,8 +105,14 @@ def test_default_data_class_is_configurable() -> None:
         ({"routes": [{"name": "x", "targets": ["embedded/other"]}]}, "no embedded model named 'other'"),
         ({"routes": [{"name": "smollm2-135m", "targets": ["hosted/a"]}]}, "used twice"),
         ({"providers": [{"name": "embedded", "base_url": "http://x", "zone": "local"}]}, "built-in provider"),
-        ({"providers": [{"name": "p", "base_url": "http://x", "zone": "local",
-                         "headers": {"Authorization": "Bearer sk-1"}}]}, "use api_key_env"),
+        (
+            {
+                "providers": [
+                    {"name": "p", "base_url": "http://x", "zone": "local", "headers": {"Authorization": "Bearer sk-1"}}
+                ]
+            },
+            "use api_key_env",
+        ),
         ({"policy": {"rules": [{"name": "r", "action": "route"}]}}, "'target' is required"),
     ],
 )

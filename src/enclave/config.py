@@ -278,7 +278,11 @@ class EntitiesConfig(_Strict):
 
     backend: Literal["builtin", "spacy", "presidio", "none"] = "builtin"
     types: list[Literal["PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"]] = [
-        "PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"]
+        "PERSON",
+        "LOCATION",
+        "ADDRESS",
+        "ORGANIZATION",
+    ]
     spacy_model: str = "en_core_web_sm"  # an installed package name or a model directory, never downloaded
 
 

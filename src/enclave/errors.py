@@ -68,8 +68,9 @@ class RequestTooLarge(EnclaveError):
     code = "request_too_large"
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"The request body is larger than this server's limit of {limit} bytes.",
-                         headers={"Connection": "close"})  # the rest of the body is not read: the connection ends
+        super().__init__(
+            f"The request body is larger than this server's limit of {limit} bytes.", headers={"Connection": "close"}
+        )  # the rest of the body is not read: the connection ends
 
 
 class HeadersTooLarge(EnclaveError):

@@ -22,8 +22,11 @@ _ENGINE_SERIES = {
     "generated_tokens": ("enclave_engine_generated_tokens", "counter", "Tokens sampled."),
     "decode_steps": ("enclave_engine_decode_steps", "counter", "llama_decode calls."),
     "busy_seconds": ("enclave_engine_busy_seconds", "counter", "Seconds the engine spent decoding."),
-    "malformed_events": ("enclave_upstream_malformed_events", "counter",
-                         "Stream events from an upstream that were not OpenAI chunks (skipped)."),
+    "malformed_events": (
+        "enclave_upstream_malformed_events",
+        "counter",
+        "Stream events from an upstream that were not OpenAI chunks (skipped).",
+    ),
 }
 
 
@@ -53,11 +56,17 @@ class LedgerCollector(Collector):
         self._set_aside = set_aside
 
     def collect(self) -> Iterator[Metric]:
-        yield GaugeMetricFamily("enclave_ledger_pending_rows", "Usage rows, audit entries and dead letters "
-                                "waiting to be written.", value=self._pending())
-        dead = CounterMetricFamily("enclave_ledger_dead_letters", "Rows the database refused for what they held, "
-                                   "set aside (GET /admin/dead-letters) so the rows behind them are written.",
-                                   labels=["kind"])
+        yield GaugeMetricFamily(
+            "enclave_ledger_pending_rows",
+            "Usage rows, audit entries and dead letters waiting to be written.",
+            value=self._pending(),
+        )
+        dead = CounterMetricFamily(
+            "enclave_ledger_dead_letters",
+            "Rows the database refused for what they held, "
+            "set aside (GET /admin/dead-letters) so the rows behind them are written.",
+            labels=["kind"],
+        )
         counts = self._set_aside()
         for kind in ("usage", "audit", "retained"):
             dead.add_metric([kind], counts.get(kind, 0))
@@ -68,33 +77,45 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "enclave_requests", "Inference requests by outcome.", ["model", "endpoint", "status"],
+            "enclave_requests",
+            "Inference requests by outcome.",
+            ["model", "endpoint", "status"],
             registry=self.registry,
         )
-        self.tokens = Counter(
-            "enclave_tokens", "Tokens processed.", ["model", "kind"], registry=self.registry
-        )
+        self.tokens = Counter("enclave_tokens", "Tokens processed.", ["model", "kind"], registry=self.registry)
         self.latency = Histogram(
-            "enclave_request_duration_seconds", "Request time, start to last token.", ["model", "endpoint"],
-            buckets=_LATENCY_BUCKETS, registry=self.registry,
+            "enclave_request_duration_seconds",
+            "Request time, start to last token.",
+            ["model", "endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.time_to_first_token = Histogram(
-            "enclave_time_to_first_token_seconds", "Time until the first generated text.", ["model"],
-            buckets=_LATENCY_BUCKETS, registry=self.registry,
+            "enclave_time_to_first_token_seconds",
+            "Time until the first generated text.",
+            ["model"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
         )
 
         self.routed = Counter(
-            "enclave_routed_requests", "Requests by the target that answered and the rule that chose it.",
-            ["model", "target", "zone", "rule"], registry=self.registry,
+            "enclave_routed_requests",
+            "Requests by the target that answered and the rule that chose it.",
+            ["model", "target", "zone", "rule"],
+            registry=self.registry,
         )
         self.failovers = Counter(
-            "enclave_target_failures", "Attempts that failed before the first token and were failed over.",
-            ["model", "target"], registry=self.registry,
+            "enclave_target_failures",
+            "Attempts that failed before the first token and were failed over.",
+            ["model", "target"],
+            registry=self.registry,
         )
 
         self.guard_findings = Counter(
-            "enclave_guard_findings", "Sensitive values found in requests, by type (never values).",
-            ["entity_type"], registry=self.registry,
+            "enclave_guard_findings",
+            "Sensitive values found in requests, by type (never values).",
+            ["entity_type"],
+            registry=self.registry,
         )
 
     def watch_ledger(self, pending: Callable[[], int], set_aside: Callable[[], dict[str, int]]) -> None:

@@ -23,8 +23,16 @@ from enclave.errors import Conflict, InvalidRequest, NotFound
 from enclave.store.db import now_us
 from enclave.store.schema import api_keys, projects
 
-PROJECT_FIELDS = ("data_class", "allowed_models", "allowed_zones", "rpm", "tpm", "monthly_budget",
-                  "budget_action", "retention_days")
+PROJECT_FIELDS = (
+    "data_class",
+    "allowed_models",
+    "allowed_zones",
+    "rpm",
+    "tpm",
+    "monthly_budget",
+    "budget_action",
+    "retention_days",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,23 +68,38 @@ def _project(row: Row[Any], prefix: str = "") -> Project:
     value = row._mapping
     models, zones = value[prefix + "allowed_models"], value[prefix + "allowed_zones"]
     return Project(
-        value[prefix + "name"], value[prefix + "data_class"],
-        tuple(models) if models is not None else None, tuple(zones) if zones is not None else None,
-        value[prefix + "rpm"], value[prefix + "tpm"], value[prefix + "monthly_budget"],
-        value[prefix + "budget_action"], value[prefix + "retention_days"],
+        value[prefix + "name"],
+        value[prefix + "data_class"],
+        tuple(models) if models is not None else None,
+        tuple(zones) if zones is not None else None,
+        value[prefix + "rpm"],
+        value[prefix + "tpm"],
+        value[prefix + "monthly_budget"],
+        value[prefix + "budget_action"],
+        value[prefix + "retention_days"],
     )
 
 
 _PROJECT_COLUMNS = tuple(column.label(f"project_{column.name}") for column in projects.c)
 
 
-_KEY_COLUMNS = (api_keys.c.prefix, api_keys.c.secret_hash, api_keys.c.name, api_keys.c.role, api_keys.c.rpm,
-                api_keys.c.tpm, api_keys.c.created_us, api_keys.c.expires_us, api_keys.c.revoked_us)
+_KEY_COLUMNS = (
+    api_keys.c.prefix,
+    api_keys.c.secret_hash,
+    api_keys.c.name,
+    api_keys.c.role,
+    api_keys.c.rpm,
+    api_keys.c.tpm,
+    api_keys.c.created_us,
+    api_keys.c.expires_us,
+    api_keys.c.revoked_us,
+)
 
 
 def _key_info(row: Row[*tuple[Any, ...]], project: str | None) -> KeyInfo:
-    return KeyInfo(row.prefix, row.name, row.role, project, row.rpm, row.tpm, row.created_us, row.expires_us,
-                   row.revoked_us)
+    return KeyInfo(
+        row.prefix, row.name, row.role, project, row.rpm, row.tpm, row.created_us, row.expires_us, row.revoked_us
+    )
 
 
 class _Change:
@@ -108,9 +131,16 @@ class Directory:
 
     # --- keys ------------------------------------------------------------------------------------------------
 
-    def create_key(self, actor: str, name: str, role: str, project: str | None = None,
-                   expires_us: int | None = None, rpm: int | None = None, tpm: int | None = None
-                   ) -> tuple[str, KeyInfo]:
+    def create_key(
+        self,
+        actor: str,
+        name: str,
+        role: str,
+        project: str | None = None,
+        expires_us: int | None = None,
+        rpm: int | None = None,
+        tpm: int | None = None,
+    ) -> tuple[str, KeyInfo]:
         """A new key, returned once; only its digest is stored."""
         if role not in ROLES:
             raise InvalidRequest(f"role must be one of {', '.join(ROLES)}, got {role!r}", param="role")
@@ -120,12 +150,24 @@ class Directory:
         with self._change() as change:
             project_id = self._project_id(change.connection, project) if project is not None else None
             created = now_us()
-            change.connection.execute(insert(api_keys).values(
-                prefix=prefix, secret_hash=digest(key), name=name, role=role, project_id=project_id, rpm=rpm,
-                tpm=tpm, created_us=created, expires_us=expires_us,
-            ))
-            change.audit(AuditEntry(actor, "key.create", "ok", project, prefix,
-                                    {"name": name, "role": role, "expires_us": expires_us}))
+            change.connection.execute(
+                insert(api_keys).values(
+                    prefix=prefix,
+                    secret_hash=digest(key),
+                    name=name,
+                    role=role,
+                    project_id=project_id,
+                    rpm=rpm,
+                    tpm=tpm,
+                    created_us=created,
+                    expires_us=expires_us,
+                )
+            )
+            change.audit(
+                AuditEntry(
+                    actor, "key.create", "ok", project, prefix, {"name": name, "role": role, "expires_us": expires_us}
+                )
+            )
         return key, KeyInfo(prefix, name, role, project, rpm, tpm, created, expires_us, None)
 
     def revoke_key(self, actor: str, prefix: str) -> KeyInfo:
@@ -136,14 +178,18 @@ class Directory:
             if stored.info.revoked_us is None:
                 revoked = now_us()
                 change.connection.execute(
-                    update(api_keys).where(api_keys.c.prefix == prefix).values(revoked_us=revoked))
+                    update(api_keys).where(api_keys.c.prefix == prefix).values(revoked_us=revoked)
+                )
                 change.audit(AuditEntry(actor, "key.revoke", "ok", stored.info.project, prefix))
                 return KeyInfo(**{**asdict(stored.info), "revoked_us": revoked})
         return stored.info
 
     def list_keys(self) -> list[KeyInfo]:
-        query = (select(*_KEY_COLUMNS, projects.c.name.label("project"))
-                 .select_from(api_keys.outerjoin(projects)).order_by(api_keys.c.created_us))
+        query = (
+            select(*_KEY_COLUMNS, projects.c.name.label("project"))
+            .select_from(api_keys.outerjoin(projects))
+            .order_by(api_keys.c.created_us)
+        )
         with self.engine.connect() as connection:
             return [_key_info(row, row.project) for row in connection.execute(query)]
 
@@ -153,14 +199,26 @@ class Directory:
 
     def _key(self, connection: Connection, prefix: str) -> StoredKey | None:
         # The prefix is a bound parameter, never text spliced into SQL.
-        query = (select(*_KEY_COLUMNS, *_PROJECT_COLUMNS).select_from(api_keys.outerjoin(projects))
-                 .where(api_keys.c.prefix == prefix))
+        query = (
+            select(*_KEY_COLUMNS, *_PROJECT_COLUMNS)
+            .select_from(api_keys.outerjoin(projects))
+            .where(api_keys.c.prefix == prefix)
+        )
         row = connection.execute(query).first()
         if row is None:
             return None
         project = _project(row, "project_") if row.project_name is not None else None
-        info = KeyInfo(row.prefix, row.name, row.role, project.name if project else None, row.rpm, row.tpm,
-                       row.created_us, row.expires_us, row.revoked_us)
+        info = KeyInfo(
+            row.prefix,
+            row.name,
+            row.role,
+            project.name if project else None,
+            row.rpm,
+            row.tpm,
+            row.created_us,
+            row.expires_us,
+            row.revoked_us,
+        )
         return StoredKey(info, row.secret_hash, project)
 
     # --- projects --------------------------------------------------------------------------------------------
@@ -170,7 +228,8 @@ class Directory:
         try:
             with self._change() as change:
                 change.connection.execute(
-                    insert(projects).values(name=project.name, created_us=now_us(), **_listy(values)))
+                    insert(projects).values(name=project.name, created_us=now_us(), **_listy(values))
+                )
                 change.audit(AuditEntry(actor, "project.create", "ok", project.name, project.name, _listy(values)))
         except IntegrityError as exc:
             raise Conflict(f"project {project.name!r} already exists") from exc
@@ -211,5 +270,4 @@ def _listy(values: dict[str, Any]) -> dict[str, Any]:
 
 def principal_of(stored: StoredKey) -> Principal:
     role: Role = stored.info.role  # type: ignore[assignment]
-    return Principal(stored.info.prefix, role, stored.project, stored.info.rpm, stored.info.tpm,
-                     stored.info.expires_us)
+    return Principal(stored.info.prefix, role, stored.project, stored.info.rpm, stored.info.tpm, stored.info.expires_us)

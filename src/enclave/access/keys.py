@@ -37,7 +37,7 @@ def split_key(key: str) -> str | None:
         return None
     prefix = key[:PREFIX_LENGTH]
     # Only hex digits: the prefix is looked up, logged and audited, so it must never carry the client's bytes.
-    return prefix if all(c in _HEX for c in prefix[len(KEY_START):]) else None
+    return prefix if all(c in _HEX for c in prefix[len(KEY_START) :]) else None
 
 
 def matches(key: str, stored_hash: str) -> bool:

@@ -43,10 +43,15 @@ class ProjectSpec(ProjectSettings):
 
     def project(self) -> Project:
         return Project(
-            self.name, self.data_class,
+            self.name,
+            self.data_class,
             tuple(self.allowed_models) if self.allowed_models is not None else None,
             tuple(self.allowed_zones) if self.allowed_zones is not None else None,
-            self.rpm, self.tpm, self.monthly_budget, self.budget_action, self.retention_days,
+            self.rpm,
+            self.tpm,
+            self.monthly_budget,
+            self.budget_action,
+            self.retention_days,
         )
 
 

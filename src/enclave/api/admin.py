@@ -57,8 +57,9 @@ async def list_keys(request: Request, _: Manager) -> dict[str, Any]:
 async def create_key(request: Request, caller: Manager) -> JSONResponse:
     spec = await parse_body(request, KeySpec)
     expires = now_us() + int(spec.expires_in_days * 86_400e6) if spec.expires_in_days else None
-    key, info = await asyncio.to_thread(_directory(request).create_key, caller.actor, spec.name, spec.role,
-                                        spec.project, expires, spec.rpm, spec.tpm)
+    key, info = await asyncio.to_thread(
+        _directory(request).create_key, caller.actor, spec.name, spec.role, spec.project, expires, spec.rpm, spec.tpm
+    )
     # The key is in this response and nowhere else: it cannot be shown again.
     return JSONResponse({"key": key, **key_view(info)}, status_code=201)
 
@@ -95,8 +96,14 @@ async def update_project(name: ProjectPath, request: Request, caller: Manager) -
 
 
 @router.get("/usage")
-async def usage(request: Request, caller: Viewer, by: str = "project,model,zone,day", since: QueryText = None,
-                until: QueryText = None, project: ProjectQuery = None) -> dict[str, Any]:
+async def usage(
+    request: Request,
+    caller: Viewer,
+    by: str = "project,model,zone,day",
+    since: QueryText = None,
+    until: QueryText = None,
+    project: ProjectQuery = None,
+) -> dict[str, Any]:
     """Usage summed by any of: project, key, model, target, zone, day, month, status. A key bound to a
     project sees that project only."""
     grouping = dimensions(by)
@@ -109,16 +116,24 @@ async def usage(request: Request, caller: Viewer, by: str = "project,model,zone,
 
 
 @router.get("/dead-letters")
-async def dead_letters(request: Request, _: Manager, after: Annotated[int, Query(ge=0)] = 0,
-                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+async def dead_letters(
+    request: Request,
+    _: Manager,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
     """Ledger rows the database refused for what they held, set aside with its reason, oldest first."""
     rows = await asyncio.to_thread(list_dead_letters, _directory(request).engine, after, limit)
     return {"object": "list", "data": rows}
 
 
 @router.get("/audit")
-async def audit_entries(request: Request, _: Auditor, after: Annotated[int, Query(ge=0)] = 0,
-                        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+async def audit_entries(
+    request: Request,
+    _: Auditor,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
     engine = _directory(request).engine
 
     def read() -> list[dict[str, Any]]:
@@ -139,8 +154,13 @@ async def audit_verify(request: Request, _: Auditor) -> dict[str, Any]:
 
     def verify() -> dict[str, Any]:
         result = verify_log(engine, checkpoints)
-        return {"ok": result.ok, "entries": result.entries, "head": result.head_hash,
-                "checkpoints": result.checkpoints, "problems": [asdict(p) for p in result.problems],
-                "warnings": result.warnings}
+        return {
+            "ok": result.ok,
+            "entries": result.entries,
+            "head": result.head_hash,
+            "checkpoints": result.checkpoints,
+            "problems": [asdict(p) for p in result.problems],
+            "warnings": result.warnings,
+        }
 
     return await asyncio.to_thread(verify)

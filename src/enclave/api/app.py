@@ -30,8 +30,9 @@ async def build_gateway(settings: Settings, auth_required: bool = False) -> Gate
     engines = await asyncio.to_thread(load_engines, settings)
     dispatcher = Dispatcher(engines, {p.name: p for p in settings.providers})
     controls.recorder.start()
-    gateway = Gateway(Router(settings), dispatcher, Guard(settings.guard), access=controls.access,
-                      accounting=controls.accounting)
+    gateway = Gateway(
+        Router(settings), dispatcher, Guard(settings.guard), access=controls.access, accounting=controls.accounting
+    )
     recorder = controls.recorder
     gateway.metrics.watch_ledger(lambda: recorder.pending, lambda: dict(recorder.set_aside))
     return gateway

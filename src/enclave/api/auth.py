@@ -35,13 +35,15 @@ def require(permission: Permission, audited: bool = False) -> Callable[[Request]
         except EnclaveError as exc:
             if audited:
                 actor = (split_key(key) if key else None) or "unknown"
-                gateway.accounting.audit(AuditEntry(actor, "admin.access", exc.code or exc.type,
-                                                    resource=audit_resource(request)))
+                gateway.accounting.audit(
+                    AuditEntry(actor, "admin.access", exc.code or exc.type, resource=audit_resource(request))
+                )
             raise
         request.state.principal = principal
         if audited:
-            gateway.accounting.audit(AuditEntry(principal.actor, "admin.access", "ok",
-                                                resource=audit_resource(request)))
+            gateway.accounting.audit(
+                AuditEntry(principal.actor, "admin.access", "ok", resource=audit_resource(request))
+            )
         return principal
 
     return dependency

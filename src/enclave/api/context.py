@@ -22,12 +22,14 @@ def inference_call(request: Request, body: ChatCompletionRequest | CompletionReq
     metadata = getattr(body, "metadata", None) or {}
     data_class = request.headers.get(DATA_CLASS_HEADER) or metadata.get("data_class")
     if data_class is not None and data_class not in DATA_CLASSES:
-        raise InvalidRequest(f"data class must be one of {', '.join(DATA_CLASSES)}, got {data_class!r}",
-                             param=DATA_CLASS_HEADER)
+        raise InvalidRequest(
+            f"data class must be one of {', '.join(DATA_CLASSES)}, got {data_class!r}", param=DATA_CLASS_HEADER
+        )
     endpoint: Endpoint = "chat" if isinstance(body, ChatCompletionRequest) else "completion"
     # Bounded like a project's name wherever it comes from; heeded only with auth off (the gateway decides).
-    project = (project_name(request.headers.get(PROJECT_HEADER), PROJECT_HEADER)
-               or project_name(metadata.get("project"), "metadata.project"))
+    project = project_name(request.headers.get(PROJECT_HEADER), PROJECT_HEADER) or project_name(
+        metadata.get("project"), "metadata.project"
+    )
     return InferenceCall(
         body.model,
         body.to_engine(),

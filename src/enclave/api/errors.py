@@ -67,8 +67,10 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 async def _store_error(_: Request, exc: Exception) -> JSONResponse:
     # The class name only: a driver's message can quote SQL parameters.
     log.error("store unreachable or failing: %s", exc.__class__.__name__)
-    return JSONResponse(error_body("The store is unavailable; nothing was changed.", "server_error",
-                                   code="store_unavailable"), status_code=503)
+    return JSONResponse(
+        error_body("The store is unavailable; nothing was changed.", "server_error", code="store_unavailable"),
+        status_code=503,
+    )
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

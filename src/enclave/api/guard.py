@@ -42,8 +42,9 @@ async def scan(request: Request) -> dict[str, Any]:
     except GuardLimitExceeded as exc:
         raise GuardLimitExceeded(exc.message, param="text" if body.text is not None else "messages") from None
     return {
-        "findings": [{"type": f.entity_type, "message": f.message, "start": f.start, "end": f.end}
-                     for f in report.findings],
+        "findings": [
+            {"type": f.entity_type, "message": f.message, "start": f.start, "end": f.end} for f in report.findings
+        ],
         "counts": report.counts,
         "data_class": report.data_class,
     }

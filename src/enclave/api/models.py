@@ -40,8 +40,11 @@ async def list_models(request: Request, caller: Annotated[Principal, Depends(_ca
     gateway: Gateway = request.app.state.gateway
     created = request.app.state.started
     project = caller.project
-    cards = [_card(route, info, created) for route, info in gateway.models()
-             if project is None or project.allows_model(route.names)]
+    cards = [
+        _card(route, info, created)
+        for route, info in gateway.models()
+        if project is None or project.allows_model(route.names)
+    ]
     return {"object": "list", "data": cards}
 
 

@@ -37,8 +37,10 @@ async def every_project(principal: Annotated[Principal, Depends(require(Permissi
     """The series cover every project's traffic: a key bound to one project reads its usage at /admin/usage,
     which is filtered to that project, and not here."""
     if principal.project is not None:
-        raise PermissionDenied(f"/metrics covers every project's traffic; this key is bound to project "
-                               f"'{principal.project.name}': read its usage at /admin/usage.")
+        raise PermissionDenied(
+            f"/metrics covers every project's traffic; this key is bound to project "
+            f"'{principal.project.name}': read its usage at /admin/usage."
+        )
     return principal
 
 

@@ -137,21 +137,28 @@ async def _local(settings: Settings, model: str | None) -> LocalBackend:
 
 
 def chat(
-    url: Annotated[str | None, typer.Option(help="Base URL of a running server, e.g. http://127.0.0.1:8000. "
-                                            "Without it, the model runs in this process.")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Base URL of a running server, e.g. http://127.0.0.1:8000. Without it, the model runs in this process."
+        ),
+    ] = None,
     model: Annotated[str | None, typer.Option(help="Model name or alias (default: the first configured).")] = None,
     system: Annotated[str | None, typer.Option(help="System prompt for the conversation.")] = None,
     temperature: Annotated[float | None, typer.Option(min=0, max=2)] = None,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="Most tokens per answer.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed, for reproducible answers.")] = None,
-    api_key: Annotated[str | None, typer.Option(envvar="ENCLAVE_API_KEY", show_envvar=True,
-                                                help="Key for --url servers that require one.")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(envvar="ENCLAVE_API_KEY", show_envvar=True, help="Key for --url servers that require one."),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Chat with a model in the terminal, answers streaming as they are generated."""
     settings = settings_or_exit(config)
-    options = {k: v for k, v in {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}.items()
-               if v is not None}
+    options = {
+        k: v for k, v in {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}.items() if v is not None
+    }
 
     async def run() -> None:
         if url:

@@ -21,8 +21,9 @@ err = Console(stderr=True, highlight=False)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Configuration file (default: $ENCLAVE_CONFIG, else ./enclave.yaml).",
-                 dir_okay=False),
+    typer.Option(
+        "--config", "-c", help="Configuration file (default: $ENCLAVE_CONFIG, else ./enclave.yaml).", dir_okay=False
+    ),
 ]
 
 

@@ -48,10 +48,15 @@ def scan(
     except GuardLimitExceeded as exc:
         raise fail(exc.message) from exc
     if as_json:
-        print(json.dumps({
-            "findings": [{"type": f.entity_type, "start": f.start, "end": f.end} for f in report.findings],
-            "counts": report.counts, "data_class": report.data_class,
-        }))
+        print(
+            json.dumps(
+                {
+                    "findings": [{"type": f.entity_type, "start": f.start, "end": f.end} for f in report.findings],
+                    "counts": report.counts,
+                    "data_class": report.data_class,
+                }
+            )
+        )
         return
     if not report.findings:
         out.print("no sensitive data found")
@@ -63,6 +68,10 @@ def scan(
     for finding in report.findings:
         above = bisect_left(breaks, finding.start)  # the lines before the finding's
         start_of_line = breaks[above - 1] + 1 if above else 0
-        table.add_row(finding.entity_type, str(above + 1), str(finding.start - start_of_line + 1),
-                      _masked(text[finding.start:finding.end]))
+        table.add_row(
+            finding.entity_type,
+            str(above + 1),
+            str(finding.start - start_of_line + 1),
+            _masked(text[finding.start : finding.end]),
+        )
     out.print(table)

@@ -23,8 +23,9 @@ def create(
     name: Annotated[str, typer.Option(help="What the key is for (shown in listings).")],
     role: Annotated[str, typer.Option(help=f"One of {', '.join(ROLES)}.")] = "developer",
     project: Annotated[str | None, typer.Option(help="Project the key belongs to.")] = None,
-    expires_in_days: Annotated[float | None, typer.Option(min=0.0001, max=36_500,
-                                                          help="Days until the key expires.")] = None,
+    expires_in_days: Annotated[
+        float | None, typer.Option(min=0.0001, max=36_500, help="Days until the key expires.")
+    ] = None,
     rpm: Annotated[int | None, typer.Option(min=1, help="Requests per minute for this key.")] = None,
     tpm: Annotated[int | None, typer.Option(min=1, help="Tokens per minute for this key.")] = None,
     config: ConfigOption = None,
@@ -38,7 +39,8 @@ def create(
     out.print(key, soft_wrap=True)
     Console(stderr=True, highlight=False).print(
         f"[dim]{info.prefix}: role {info.role}"
-        f"{f', project {info.project}' if info.project else ''}. Store it now: it is not shown again.[/dim]")
+        f"{f', project {info.project}' if info.project else ''}. Store it now: it is not shown again.[/dim]"
+    )
 
 
 @app.command("list")
@@ -49,14 +51,24 @@ def list_keys(config: ConfigOption = None) -> None:
     for column in ("prefix", "name", "role", "project", "rpm", "tpm", "created", "expires", "state"):
         table.add_column(column)
     for info in directory_or_exit(config).list_keys():
-        table.add_row(info.prefix, info.name, info.role, info.project or "", str(info.rpm or ""),
-                      str(info.tpm or ""), time_text(info.created_us), time_text(info.expires_us), info.state(now))
+        table.add_row(
+            info.prefix,
+            info.name,
+            info.role,
+            info.project or "",
+            str(info.rpm or ""),
+            str(info.tpm or ""),
+            time_text(info.created_us),
+            time_text(info.expires_us),
+            info.state(now),
+        )
     out.print(table)
 
 
 @app.command("revoke")
-def revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix, e.g. enc_1a2b3c4d.")],
-           config: ConfigOption = None) -> None:
+def revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix, e.g. enc_1a2b3c4d.")], config: ConfigOption = None
+) -> None:
     """Revoke a key: refused at once by this store's servers (within auth.cache_seconds)."""
     try:
         info = directory_or_exit(config).revoke_key(cli_actor(), prefix)

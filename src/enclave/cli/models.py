@@ -47,8 +47,15 @@ def list_models(config: ConfigOption = None) -> None:
         table.add_column(column)
     for model in settings.models:
         info = _inspect(model, settings)
-        table.add_row(info.name, ", ".join(info.aliases), info.architecture, _params(info.parameters),
-                      info.quantization, _size(info.size_bytes), str(info.context))
+        table.add_row(
+            info.name,
+            ", ".join(info.aliases),
+            info.architecture,
+            _params(info.parameters),
+            info.quantization,
+            _size(info.size_bytes),
+            str(info.context),
+        )
     out.print(table)
 
 

@@ -44,10 +44,17 @@ def _show(rows: list[Any]) -> None:
     for column in ("name", "data class", "models", "zones", "rpm", "tpm", "budget", "on budget", "retention"):
         table.add_column(column)
     for p in rows:
-        table.add_row(p.name, p.data_class or "", ", ".join(p.allowed_models or ("all",)),
-                      ", ".join(p.allowed_zones or ("all",)), str(p.rpm or ""), str(p.tpm or ""),
-                      "" if p.monthly_budget is None else f"{p.monthly_budget:.2f}", p.budget_action,
-                      f"{p.retention_days} d" if p.retention_days else "not kept")
+        table.add_row(
+            p.name,
+            p.data_class or "",
+            ", ".join(p.allowed_models or ("all",)),
+            ", ".join(p.allowed_zones or ("all",)),
+            str(p.rpm or ""),
+            str(p.tpm or ""),
+            "" if p.monthly_budget is None else f"{p.monthly_budget:.2f}",
+            p.budget_action,
+            f"{p.retention_days} d" if p.retention_days else "not kept",
+        )
     out.print(table)
 
 
@@ -63,27 +70,63 @@ def _change(config: Path | None, change: Callable[[Directory, str], Project]) ->
 
 
 @app.command("create")
-def create(name: Annotated[str, typer.Argument(help="Project name.")], data_class: DataClassOption = None,
-           models: ModelsOption = None, zones: ZonesOption = None, rpm: RpmOption = None, tpm: TpmOption = None,
-           budget: BudgetOption = None, budget_action: ActionOption = None, retention_days: RetentionOption = None,
-           config: ConfigOption = None) -> None:
+def create(
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    data_class: DataClassOption = None,
+    models: ModelsOption = None,
+    zones: ZonesOption = None,
+    rpm: RpmOption = None,
+    tpm: TpmOption = None,
+    budget: BudgetOption = None,
+    budget_action: ActionOption = None,
+    retention_days: RetentionOption = None,
+    config: ConfigOption = None,
+) -> None:
     """Create a project."""
-    values = _values(name=name, data_class=data_class, allowed_models=models, allowed_zones=zones, rpm=rpm,
-                     tpm=tpm, monthly_budget=budget, budget_action=budget_action, retention_days=retention_days)
-    _change(config, lambda directory, actor: directory.create_project(
-        actor, ProjectSpec.model_validate(values).project()))
+    values = _values(
+        name=name,
+        data_class=data_class,
+        allowed_models=models,
+        allowed_zones=zones,
+        rpm=rpm,
+        tpm=tpm,
+        monthly_budget=budget,
+        budget_action=budget_action,
+        retention_days=retention_days,
+    )
+    _change(
+        config, lambda directory, actor: directory.create_project(actor, ProjectSpec.model_validate(values).project())
+    )
 
 
 @app.command("update")
-def update(name: Annotated[str, typer.Argument(help="Project name.")], data_class: DataClassOption = None,
-           models: ModelsOption = None, zones: ZonesOption = None, rpm: RpmOption = None, tpm: TpmOption = None,
-           budget: BudgetOption = None, budget_action: ActionOption = None, retention_days: RetentionOption = None,
-           config: ConfigOption = None) -> None:
+def update(
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    data_class: DataClassOption = None,
+    models: ModelsOption = None,
+    zones: ZonesOption = None,
+    rpm: RpmOption = None,
+    tpm: TpmOption = None,
+    budget: BudgetOption = None,
+    budget_action: ActionOption = None,
+    retention_days: RetentionOption = None,
+    config: ConfigOption = None,
+) -> None:
     """Change the settings given; the others stay as they are."""
-    values = _values(data_class=data_class, allowed_models=models, allowed_zones=zones, rpm=rpm, tpm=tpm,
-                     monthly_budget=budget, budget_action=budget_action, retention_days=retention_days)
-    _change(config, lambda directory, actor: directory.update_project(
-        actor, name, ProjectChanges.model_validate(values).changes()))
+    values = _values(
+        data_class=data_class,
+        allowed_models=models,
+        allowed_zones=zones,
+        rpm=rpm,
+        tpm=tpm,
+        monthly_budget=budget,
+        budget_action=budget_action,
+        retention_days=retention_days,
+    )
+    _change(
+        config,
+        lambda directory, actor: directory.update_project(actor, name, ProjectChanges.model_validate(values).changes()),
+    )
 
 
 @app.command("list")

@@ -35,14 +35,30 @@ def usage(
         out.print_json(json.dumps({"currency": settings.prices.currency, "data": rows}))
         return
     table = Table(title=f"usage ({settings.prices.currency})")
-    for column in [*grouping, "requests", "errors", "prompt tok", "completion tok", "cost", "busy s",
-                   "avg latency ms", "avg ttft ms"]:
+    for column in [
+        *grouping,
+        "requests",
+        "errors",
+        "prompt tok",
+        "completion tok",
+        "cost",
+        "busy s",
+        "avg latency ms",
+        "avg ttft ms",
+    ]:
         table.add_column(column, justify="left" if column in grouping else "right")
     for row in rows:
-        table.add_row(*[str(row[d] or "—") for d in grouping], str(row["requests"]), str(row["errors"]),
-                      f"{row['prompt_tokens']:,}", f"{row['completion_tokens']:,}", f"{row['cost']:.6f}",
-                      f"{row['compute_seconds']:.2f}", f"{row['avg_latency_ms']:.1f}",
-                      "—" if row["avg_ttft_ms"] is None else f"{row['avg_ttft_ms']:.1f}")
+        table.add_row(
+            *[str(row[d] or "—") for d in grouping],
+            str(row["requests"]),
+            str(row["errors"]),
+            f"{row['prompt_tokens']:,}",
+            f"{row['completion_tokens']:,}",
+            f"{row['cost']:.6f}",
+            f"{row['compute_seconds']:.2f}",
+            f"{row['avg_latency_ms']:.1f}",
+            "—" if row["avg_ttft_ms"] is None else f"{row['avg_ttft_ms']:.1f}",
+        )
     if not rows:
         out.print("no usage recorded for this selection")
         return

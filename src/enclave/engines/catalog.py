@@ -45,19 +45,25 @@ def _download(config: ModelConfig, cache_dir: Path) -> Path:
     assert config.repo is not None and config.file is not None
     where = f"{config.repo}/{config.file}"
     try:
-        return Path(hf_hub_download(config.repo, config.file, revision=config.revision, cache_dir=cache_dir,
-                                    local_files_only=True))
+        return Path(
+            hf_hub_download(
+                config.repo, config.file, revision=config.revision, cache_dir=cache_dir, local_files_only=True
+            )
+        )
     except LocalEntryNotFoundError:
         pass
     if os.environ.get("HF_HUB_OFFLINE"):
-        raise ModelUnavailable(f"model {config.name!r}: {where} is not in the cache {cache_dir} and "
-                               "HF_HUB_OFFLINE is set; download it once while online")
+        raise ModelUnavailable(
+            f"model {config.name!r}: {where} is not in the cache {cache_dir} and "
+            "HF_HUB_OFFLINE is set; download it once while online"
+        )
     log.info("downloading %s into %s", where, cache_dir)
     try:
         return Path(hf_hub_download(config.repo, config.file, revision=config.revision, cache_dir=cache_dir))
     except Exception as exc:  # huggingface_hub raises many kinds (network, 404, auth): all mean "not available"
-        raise ModelUnavailable(f"model {config.name!r}: {where} is not cached and could not be downloaded "
-                               f"({type(exc).__name__}: {exc})") from exc
+        raise ModelUnavailable(
+            f"model {config.name!r}: {where} is not cached and could not be downloaded ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def resolve_model_file(config: ModelConfig, data_dir: Path) -> tuple[Path, str]:
@@ -111,8 +117,10 @@ def load_engines(settings: Settings) -> dict[Target, Engine]:
         for config in settings.models:
             engines[table.target(EMBEDDED_PROVIDER, config.name)] = load_engine(config, settings.data_dir)
         providers = {p.name: UpstreamProvider(p) for p in settings.providers}
-        wanted = [*(t for r in settings.routes for t in r.targets),
-                  *(r.target for r in settings.policy.rules if r.target is not None)]
+        wanted = [
+            *(t for r in settings.routes for t in r.targets),
+            *(r.target for r in settings.policy.rules if r.target is not None),
+        ]
         for spec in wanted:
             target = table.target(spec.provider, spec.model)
             if target not in engines:

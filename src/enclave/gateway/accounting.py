@@ -80,8 +80,9 @@ class Ticket:
 
 
 class Accounting:
-    def __init__(self, prices: PriceSheet, limits: LimitsConfig, limiter: Limiter | None = None,
-                 recorder: Recorder | None = None) -> None:
+    def __init__(
+        self, prices: PriceSheet, limits: LimitsConfig, limiter: Limiter | None = None, recorder: Recorder | None = None
+    ) -> None:
         self.prices = prices
         self.limiter = limiter
         self.recorder = recorder
@@ -112,10 +113,13 @@ class Accounting:
         budget = None
         if project is not None and project.monthly_budget is not None:
             completion = (ticket.request.max_tokens or 1024) * ticket.request.n
-            estimate = max(self.prices.estimate(t, ticket.prompt_estimate, completion,
-                                                self._rates.seconds_per_token(str(t))) for t in route.targets)
-            budget = Budget(project.name, month_of(), project.monthly_budget, project.budget_action == "block",
-                            estimate)
+            estimate = max(
+                self.prices.estimate(t, ticket.prompt_estimate, completion, self._rates.seconds_per_token(str(t)))
+                for t in route.targets
+            )
+            budget = Budget(
+                project.name, month_of(), project.monthly_budget, project.budget_action == "block", estimate
+            )
         if quotas or budget is not None:
             ticket.admission = await self.limiter.admit(quotas, ticket.estimated_tokens, budget)
 
@@ -139,8 +143,13 @@ class Accounting:
         if rescued is not None and usage is not None:
             # Each target that answered part of a rescued stream is charged for its own part.
             target = rescued[-1].target
-            cost = sum(self.prices.cost(leg.target, leg.usage.prompt_tokens, leg.usage.completion_tokens,
-                                        leg.usage.compute_seconds) for leg in rescued if leg.usage is not None)
+            cost = sum(
+                self.prices.cost(
+                    leg.target, leg.usage.prompt_tokens, leg.usage.completion_tokens, leg.usage.compute_seconds
+                )
+                for leg in rescued
+                if leg.usage is not None
+            )
         if usage is not None and compute and target is not None and rescued is None:
             self._rates.observe(str(target), compute, ticket.prompt_estimate + completion)
         if self.limiter is not None and ticket.admission is not None:
@@ -149,19 +158,33 @@ class Accounting:
             return
         decision, report = ticket.decision, ticket.report
         row = UsageRecord(
-            request_id=ticket.request_id, at_us=ticket.at_us, endpoint=ticket.endpoint,
-            model=decision.model if decision else ticket.model, status=status,
+            request_id=ticket.request_id,
+            at_us=ticket.at_us,
+            endpoint=ticket.endpoint,
+            model=decision.model if decision else ticket.model,
+            status=status,
             latency_ms=(time.perf_counter() - ticket.started) * 1000,
-            key_prefix=None if ticket.principal.anonymous else ticket.principal.actor, project=ticket.project,
-            target=str(target) if target else None, zone=target.zone if target else None,
-            rule=decision.rule if decision else None, data_class=decision.data_class if decision else None,
-            prompt_tokens=prompt, completion_tokens=completion, cached_tokens=usage.cached_tokens if usage else 0,
-            ttft_ms=ticket.ttft * 1000 if ticket.ttft is not None else None, compute_seconds=compute, cost=cost,
+            key_prefix=None if ticket.principal.anonymous else ticket.principal.actor,
+            project=ticket.project,
+            target=str(target) if target else None,
+            zone=target.zone if target else None,
+            rule=decision.rule if decision else None,
+            data_class=decision.data_class if decision else None,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cached_tokens=usage.cached_tokens if usage else 0,
+            ttft_ms=ticket.ttft * 1000 if ticket.ttft is not None else None,
+            compute_seconds=compute,
+            cost=cost,
             guard=report.summary() if report and report.counts else None,
-            tools=tools_called(ticket.tools), constrained=ticket.request.constrained,
+            tools=tools_called(ticket.tools),
+            constrained=ticket.request.constrained,
         )
-        details: dict[str, object] = {"request_id": ticket.request_id, "endpoint": ticket.endpoint,
-                                      "tokens": [prompt, completion]}
+        details: dict[str, object] = {
+            "request_id": ticket.request_id,
+            "endpoint": ticket.endpoint,
+            "tokens": [prompt, completion],
+        }
         if row.tools is not None:
             details["tools"] = row.tools  # names and counts, never arguments
         if row.constrained:
@@ -171,9 +194,14 @@ class Accounting:
             if decision.excluded:
                 details["excluded"] = {str(t): why for t, why in decision.excluded}
         if rescued is not None:
-            details["legs"] = [{"target": str(leg.target), "outcome": leg.outcome,
-                                "tokens": [leg.usage.prompt_tokens, leg.usage.completion_tokens] if leg.usage else None}
-                               for leg in rescued]
+            details["legs"] = [
+                {
+                    "target": str(leg.target),
+                    "outcome": leg.outcome,
+                    "tokens": [leg.usage.prompt_tokens, leg.usage.completion_tokens] if leg.usage else None,
+                }
+                for leg in rescued
+            ]
         if target is not None:
             details |= {"target": str(target), "zone": target.zone}
         if report is not None and report.counts:
@@ -186,10 +214,17 @@ class Accounting:
         if project is None or project.retention_days <= 0 or ticket.answer is None or status != "ok":
             return None
         request = ticket.request
-        prompt = json.dumps([_retained_message(m) for m in request.messages]
-                            if request.messages is not None else request.prompt)
-        return Retained(ticket.request_id, project.name, ticket.at_us,
-                        ticket.at_us + project.retention_days * _DAY_US, prompt, _retained_answer(ticket.answer))
+        prompt = json.dumps(
+            [_retained_message(m) for m in request.messages] if request.messages is not None else request.prompt
+        )
+        return Retained(
+            ticket.request_id,
+            project.name,
+            ticket.at_us,
+            ticket.at_us + project.retention_days * _DAY_US,
+            prompt,
+            _retained_answer(ticket.answer),
+        )
 
     def audit(self, entry: AuditEntry) -> None:
         if self.recorder is not None:
@@ -217,5 +252,9 @@ def _retained_answer(deltas: list[Delta]) -> str:
             call = calls.setdefault(piece.index, {"name": "", "arguments": ""})
             call["name"] = piece.name or call["name"]
             call["arguments"] += piece.arguments
-    return json.dumps([{"content": "".join(text), "tool_calls": [c for _, c in sorted(calls.items())]}
-                       for _, (text, calls) in sorted(choices.items())])
+    return json.dumps(
+        [
+            {"content": "".join(text), "tool_calls": [c for _, c in sorted(calls.items())]}
+            for _, (text, calls) in sorted(choices.items())
+        ]
+    )

@@ -58,8 +58,15 @@ class Answer:
     and the audit log record the outcome.
     """
 
-    def __init__(self, ticket: Ticket, target: Target, attempts: list[Attempt], generation: Generation,
-                 gateway: Gateway, pseudonyms: Pseudonyms | None) -> None:
+    def __init__(
+        self,
+        ticket: Ticket,
+        target: Target,
+        attempts: list[Attempt],
+        generation: Generation,
+        gateway: Gateway,
+        pseudonyms: Pseudonyms | None,
+    ) -> None:
         assert ticket.decision is not None and ticket.report is not None
         self.ticket = ticket
         self.decision = ticket.decision
@@ -162,8 +169,9 @@ class Answer:
                 text += self._flush(choice, _TEXT)
                 calls += self._flush_calls(choice)
             restorer = self._restorer(choice, piece.index)
-            calls.append(dataclasses.replace(piece, arguments=restorer.feed(piece.arguments) if piece.arguments
-                                             else ""))
+            calls.append(
+                dataclasses.replace(piece, arguments=restorer.feed(piece.arguments) if piece.arguments else "")
+            )
         if delta.finish_reason is not None:
             text += self._flush(choice, _TEXT)
             calls += self._flush_calls(choice)
@@ -183,8 +191,11 @@ class Answer:
 
     def _flush_calls(self, choice: int) -> list[ToolCallDelta]:
         """What the restorers of a choice's tool calls held back, as argument fragments of those calls."""
-        held = [(index, restorer.flush()) for (c, index), restorer in self._restorers.items()
-                if c == choice and index != _TEXT]
+        held = [
+            (index, restorer.flush())
+            for (c, index), restorer in self._restorers.items()
+            if c == choice and index != _TEXT
+        ]
         return [ToolCallDelta(index, arguments=text) for index, text in held if text]
 
     def close(self) -> None:
@@ -210,21 +221,30 @@ class Answer:
 
 
 class Gateway:
-    def __init__(self, router: Router, dispatcher: Dispatcher, guard: Guard | None = None,
-                 metrics: Metrics | None = None, access: Access | None = None,
-                 accounting: Accounting | None = None) -> None:
+    def __init__(
+        self,
+        router: Router,
+        dispatcher: Dispatcher,
+        guard: Guard | None = None,
+        metrics: Metrics | None = None,
+        access: Access | None = None,
+        accounting: Accounting | None = None,
+    ) -> None:
         self.router = router
         self.dispatcher = dispatcher
         self.guard = guard
         self.metrics = metrics or Metrics()
         self.access = access or Access(None, required=False)
-        self.accounting = accounting or Accounting(PriceSheet(PricesConfig()), LimitsConfig(),
-                                                   MemoryLimiter(lambda _project, _month: 0.0))
+        self.accounting = accounting or Accounting(
+            PriceSheet(PricesConfig()), LimitsConfig(), MemoryLimiter(lambda _project, _month: 0.0)
+        )
         self.answers: set[Answer] = set()  # in flight: what a shutdown waits for, and ends at its deadline
         # Embedded engines are labelled by model name, upstream ones by target (their models' names may clash).
         self.metrics.watch_engines(
-            lambda: [(t.model if t.provider == "embedded" else str(t), e.stats())
-                     for t, e in self.dispatcher.engines().items()]
+            lambda: [
+                (t.model if t.provider == "embedded" else str(t), e.stats())
+                for t, e in self.dispatcher.engines().items()
+            ]
         )
 
     def models(self) -> list[tuple[Route, ModelInfo]]:
@@ -243,8 +263,9 @@ class Gateway:
         try:
             recorder = self.accounting.recorder
             if recorder is not None and recorder.backlogged:
-                raise StoreUnavailable("Usage cannot be recorded right now (the database is unreachable); "
-                                       "the request was not served.")
+                raise StoreUnavailable(
+                    "Usage cannot be recorded right now (the database is unreachable); the request was not served."
+                )
             ticket.principal = principal = await self.authorize(call.credential, Permission.INFER)
             project = principal.project
             # A project named in the request is heeded only without auth: with auth, a key's project is its own.
@@ -288,8 +309,9 @@ class Gateway:
             classes.append(report.data_class)
         data_class = max(classes, key=DATA_CLASSES.index)
         local_only = project is not None and project.local_only
-        return RequestFacts(call.model, data_class, ticket.project, ticket.prompt_chars, local_only,
-                            needs(call.request))
+        return RequestFacts(
+            call.model, data_class, ticket.project, ticket.prompt_chars, local_only, needs(call.request)
+        )
 
     def finish(self, ticket: Ticket, status: str, usage: Usage | None) -> None:
         m = self.metrics
@@ -301,8 +323,9 @@ class Gateway:
             m.tokens.labels(model, "completion").inc(usage.completion_tokens)
         self.accounting.close(ticket, status, usage)
 
-    def pseudonymize(self, request: GenerationRequest, report: GuardReport
-                     ) -> tuple[Pseudonyms | None, GenerationRequest | None]:
+    def pseudonymize(
+        self, request: GenerationRequest, report: GuardReport
+    ) -> tuple[Pseudonyms | None, GenerationRequest | None]:
         """The request as an external target may see it: every finding replaced by a stable placeholder."""
         if not report.findings or self.guard is None or self.guard.config.action != "pseudonymize":
             return None, None
@@ -331,8 +354,10 @@ class Gateway:
         for entity_type, count in report.counts.items():
             self.metrics.guard_findings.labels(entity_type).inc(count)
         if report.counts and self.guard.config.action == "block":
-            raise GuardBlocked(f"The request contains sensitive data ({', '.join(sorted(report.counts))}); "
-                               "this server's policy blocks it.")
+            raise GuardBlocked(
+                f"The request contains sensitive data ({', '.join(sorted(report.counts))}); "
+                "this server's policy blocks it."
+            )
         return report
 
     def abort_all(self, error: EnclaveError) -> int:

@@ -29,8 +29,10 @@ _NAME = r"[^\W\d_][\w'’.-]*"
 _NUMBER = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,5})?"
 _CORNER_STREET = r"(?:\d[\w/-]*\s+){0,2}[^\W\d_][\w'’.-]*(?:\s+(?:\d[\w/-]*|[^\W\d_][\w'’.-]*)){0,6}?"
 # Possessive spaces (\s*+) around the optional "#": a long run of spaces is not split between two runs every way.
-_UNIT = (r"(?:apt\.?|apartment|suite|ste\.?|unit|flat|p\.?\s?o\.?\s?box|box|psc|dpo|fpo|apo)"
-         r"\s*+(?:#\s*+)?\d{1,6}[A-Za-z]?")
+_UNIT = (
+    r"(?:apt\.?|apartment|suite|ste\.?|unit|flat|p\.?\s?o\.?\s?box|box|psc|dpo|fpo|apo)"
+    r"\s*+(?:#\s*+)?\d{1,6}[A-Za-z]?"
+)
 
 _ANCHOR = re.compile(
     # "the corner of 5th Avenue and Main Street": two streets, each a few words or numbers (first: the street
@@ -61,10 +63,39 @@ _NAMES_BEFORE = re.compile(rf"(?<!\S)(?:{_NAME}[ \t]+){{1,3}}$")
 _WORD_BEFORE = re.compile(r"[^\W\d_]+$")
 # What may follow an address, word by word on its line or after a line break or comma: unit, town, state code,
 # postcode, country. A line may open with a quoting or list mark ("> ", "- ", "• ") that is not part of it.
-_NEXT = re.compile(rf"(?:[ \t]*(?:\n|\\n)[ \t]*(?:[^\w\s\"'“‘(]{{1,3}}[ \t]*)?|[ \t]*,[ \t]*|[ \t]+)"
-                   rf"(?P<piece>{_UNIT}|[\w'’.()-]+)", re.IGNORECASE)
-_JOINERS = frozenset({"de", "des", "la", "le", "les", "del", "da", "di", "du", "do", "dos", "van", "von", "der", "y",
-                      "e", "nad", "pri", "na", "sur", "am", "an", "im", "bei"})
+_NEXT = re.compile(
+    rf"(?:[ \t]*(?:\n|\\n)[ \t]*(?:[^\w\s\"'“‘(]{{1,3}}[ \t]*)?|[ \t]*,[ \t]*|[ \t]+)"
+    rf"(?P<piece>{_UNIT}|[\w'’.()-]+)",
+    re.IGNORECASE,
+)
+_JOINERS = frozenset(
+    {
+        "de",
+        "des",
+        "la",
+        "le",
+        "les",
+        "del",
+        "da",
+        "di",
+        "du",
+        "do",
+        "dos",
+        "van",
+        "von",
+        "der",
+        "y",
+        "e",
+        "nad",
+        "pri",
+        "na",
+        "sur",
+        "am",
+        "an",
+        "im",
+        "bei",
+    }
+)
 # Words that announce an address, whatever form the street takes: "address: Gewerbezentrum 19", "sent to ...",
 # "lives on the north side of Dobrovského 30".
 _CUE = re.compile(
@@ -80,8 +111,10 @@ _MARKS = "}>?*•-– \t"
 # The first street of an intersection, before the second: "Jamie and 42 Spilman Street".
 _CROSS_STREET = re.compile(r"\b[A-Z][\w'’-]* and $")
 # A line that starts with a house number: the street line above a unit ("54215 113 Ane Habib Bourguiba").
-_STREET_LINE = re.compile(r"(?m)^[^\w\n]{0,3}[ \t]*\d{1,6}[A-Za-z]?(?:[ \t]+\d{1,6}[A-Za-z]?)?[ \t]+[^\W\d_][^\n]*"
-                          r"\n[^\w\n]{0,3}[ \t]*$")
+_STREET_LINE = re.compile(
+    r"(?m)^[^\w\n]{0,3}[ \t]*\d{1,6}[A-Za-z]?(?:[ \t]+\d{1,6}[A-Za-z]?)?[ \t]+[^\W\d_][^\n]*"
+    r"\n[^\w\n]{0,3}[ \t]*$"
+)
 # What no line of an address holds: a label's colon, an e-mail's @, a date's slashes.
 _NOT_ADDRESS_LINE = re.compile(r"\w:|@|\d/\d+/\d")
 # After a blank line, a country and its postcode close an address block: "\n\n Czech Republic 14683".
@@ -95,18 +128,24 @@ class StreetAddress:
         self._lex = lexicon  # ordinary English: "During 1996" ends in "ring" and is no street
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
-        anchors = [(m.start(), m.end()) for m in _ANCHOR.finditer(text)
-                   if (not m["corner"] or self._streets(m["one"], m["two"]))
-                   and (not m["cross"] or self._street_name(m["second"]))
-                   # "a place of its own": in lower case and without a number, "place", "via" are English
-                   and not (m["leading"] and m.group()[0].islower() and not self._numbered(text, m))]
+        anchors = [
+            (m.start(), m.end())
+            for m in _ANCHOR.finditer(text)
+            if (not m["corner"] or self._streets(m["one"], m["two"]))
+            and (not m["cross"] or self._street_name(m["second"]))
+            # "a place of its own": in lower case and without a number, "place", "via" are English
+            and not (m["leading"] and m.group()[0].islower() and not self._numbered(text, m))
+        ]
         anchors += [anchor for m in _GLUED.finditer(text) if (anchor := self._glued(text, m)) is not None]
-        anchors += [(before.start(), m.end()) for m in _TRAILING.finditer(text)
-                    if (before := _NAMES_BEFORE.search(text, max(0, m.start() - 80), m.start())) is not None]
+        anchors += [
+            (before.start(), m.end())
+            for m in _TRAILING.finditer(text)
+            if (before := _NAMES_BEFORE.search(text, max(0, m.start() - 80), m.start())) is not None
+        ]
         anchors += [(m.start("address"), m.end("address")) for m in _CUE.finditer(text) if m["address"][0].isupper()]
         spans: list[tuple[int, int]] = []
         for start, end in sorted(anchors):
-            if text[end - 1] == "." and len(text[start:end - 1].rsplit(maxsplit=1)[-1]) > 4:
+            if text[end - 1] == "." and len(text[start : end - 1].rsplit(maxsplit=1)[-1]) > 4:
                 end -= 1  # "Baker Street." ends a sentence; "St." keeps its abbreviation's full stop
             if spans and start < spans[-1][1]:
                 if end > spans[-1][1]:  # "Apt. 563 4376 ul. Praussa 29": two anchors, one address
@@ -136,8 +175,9 @@ class StreetAddress:
         # dictionary lists, not a verb ("Visit 221 Baker Street").
         lead = before.lstrip(_MARKS)
         words = lead.split()
-        if 1 <= len(words) <= 2 and all(w.isalpha() and w[0].isupper() and w.lower() not in self._lex.words
-                                        for w in words):
+        if 1 <= len(words) <= 2 and all(
+            w.isalpha() and w[0].isupper() and w.lower() not in self._lex.words for w in words
+        ):
             return start - len(lead)
         return start
 
@@ -145,26 +185,31 @@ class StreetAddress:
     def _numbered(text: str, m: re.Match[str]) -> bool:
         """A house number in the street or right around it: "rue X 3", "86 rue du Château", "ul. Kołodziejskiego
         Jerzego 31"."""
-        return (any(c.isdigit() for c in m.group()) or _NUMBER_AFTER.match(text, m.end()) is not None
-                or _HOUSE_NUMBER.search(text, max(0, m.start() - 14), m.start()) is not None)
+        return (
+            any(c.isdigit() for c in m.group())
+            or _NUMBER_AFTER.match(text, m.end()) is not None
+            or _HOUSE_NUMBER.search(text, max(0, m.start() - 14), m.start()) is not None
+        )
 
     def _street_name(self, words: str) -> bool:
-        """"Askelund", "R Capela": a street's name has a word that is neither English nor a given name, where
+        """ "Askelund", "R Capela": a street's name has a word that is neither English nor a given name, where
         "Rock and Roll 45" or "Romeo and Juliet 2" have none."""
-        return any(len(w) > 1 and not self._lex.ordinary(w.lower()) and w.lower() not in self._lex.given_names
-                   for w in words.split())
+        return any(
+            len(w) > 1 and not self._lex.ordinary(w.lower()) and w.lower() not in self._lex.given_names
+            for w in words.split()
+        )
 
     @staticmethod
     def _streets(*names: str) -> bool:
-        """"the corner of Elm and Main" names streets; "the corner of the table and the wall" does not."""
+        """ "the corner of Elm and Main" names streets; "the corner of the table and the wall" does not."""
         return all(name[0].isupper() or name[0].isdigit() or _LEADING.match(name) for name in names)
 
     def _glued(self, text: str, m: re.Match[str]) -> tuple[int, int] | None:
-        """"Plattenstrasse 69" read back from its ending. "During 1996" ends in "ring" but is an English word,
+        """ "Plattenstrasse 69" read back from its ending. "During 1996" ends in "ring" but is an English word,
         no street; "the north side of Linzer Strasse 69" starts at "Linzer", the street's name being capitalised."""
         word = _WORD_BEFORE.search(text, max(0, m.start() - 40), m.start())
         start = word.start() if word is not None else m.start()
-        if (text[start:m.start()] + m.group().split()[0]).lower() in self._lex.words:
+        if (text[start : m.start()] + m.group().split()[0]).lower() in self._lex.words:
             return None
         before = _NAMES_BEFORE.search(text, max(0, start - 80), start)
         if before is not None:
@@ -180,7 +225,7 @@ class StreetAddress:
             if m is None:
                 break
             piece = m["piece"]
-            if text[end - 1:end] == "." and "\n" not in m.group() and "," not in m.group():
+            if text[end - 1 : end] == "." and "\n" not in m.group() and "," not in m.group():
                 break  # "... Baker Street. Sign it": a new sentence, not the town
             digits = sum(c.isdigit() for c in piece)
             if digits > 6:
@@ -198,7 +243,7 @@ class StreetAddress:
     def _line(text: str, start: int) -> str:
         """The first two words of the line that starts at start: what says what kind of line it is."""
         end = text.find("\n", start)
-        return " ".join(text[start:end if end >= 0 else len(text)].split()[:2])
+        return " ".join(text[start : end if end >= 0 else len(text)].split()[:2])
 
     @staticmethod
     def _continued(text: str, m: re.Match[str]) -> bool:

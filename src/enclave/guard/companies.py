@@ -14,8 +14,12 @@ LOWER_CASE_FORMS = frozenset({"plc", "ltd", "inc", "llc", "llp", "gmbh", "corp"}
 
 def parenthesised_before_suffix(text: str, tokens: list[Token], j: int) -> bool:
     """A capitalised word in brackets right before a legal suffix is part of the company's name."""
-    return (j + 1 < len(tokens) and tokens[j].capital and tokens[j + 1].lower in LEGAL_SUFFIXES
-            and text[tokens[j].end:tokens[j + 1].start] == ") ")
+    return (
+        j + 1 < len(tokens)
+        and tokens[j].capital
+        and tokens[j + 1].lower in LEGAL_SUFFIXES
+        and text[tokens[j].end : tokens[j + 1].start] == ") "
+    )
 
 
 def standalone(text: str, start: int, ends_line: bool) -> bool:
@@ -43,10 +47,11 @@ def after_opening(run: list[Token], kinds: list[str]) -> list[Token]:
     """The capitalised words of a run after the ordinary words and particles that open its sentence ("Shares
     in ..."); the last word is always kept."""
     k = 0
-    while k < len(run) - 1 and (kinds[k] == "particle" or (kinds[k] == "none" and run[k].sentence_start
-                                                           and not run[k].upper and run[k].lower != "the")
-                                or (k > 0 and kinds[k - 1] == "none" and run[k - 1].sentence_start
-                                    and not run[k].capital)):
+    while k < len(run) - 1 and (
+        kinds[k] == "particle"
+        or (kinds[k] == "none" and run[k].sentence_start and not run[k].upper and run[k].lower != "the")
+        or (k > 0 and kinds[k - 1] == "none" and run[k - 1].sentence_start and not run[k].capital)
+    ):
         k += 1
     return [t for t in run[k:] if t.capital]
 

@@ -51,7 +51,9 @@ def _presidio(config: EntitiesConfig) -> EntityBackend:
 
 
 BACKENDS: dict[str, Callable[[EntitiesConfig], EntityBackend]] = {
-    "builtin": Builtin, "spacy": _spacy, "presidio": _presidio,
+    "builtin": Builtin,
+    "spacy": _spacy,
+    "presidio": _presidio,
 }
 
 

@@ -12,12 +12,20 @@ PCI = {"CREDIT_CARD": "restricted", "IBAN": "restricted"}
 PHI = {"MEDICAL_RECORD_NUMBER": "restricted", "UK_NHS_NUMBER": "restricted"}
 SECRETS = {"SECRET": "restricted"}
 PII = {
-    "US_SSN": "confidential", "EMAIL_ADDRESS": "confidential", "PHONE_NUMBER": "confidential",
-    "IP_ADDRESS": "confidential", "DATE_OF_BIRTH": "confidential", "DATE": "confidential",
+    "US_SSN": "confidential",
+    "EMAIL_ADDRESS": "confidential",
+    "PHONE_NUMBER": "confidential",
+    "IP_ADDRESS": "confidential",
+    "DATE_OF_BIRTH": "confidential",
+    "DATE": "confidential",
 }
 # Named entities (from the configured NER backend): personal data, but not of a special category by themselves.
-ENTITIES = {"PERSON": "confidential", "LOCATION": "confidential", "ADDRESS": "confidential",
-            "ORGANIZATION": "confidential"}
+ENTITIES = {
+    "PERSON": "confidential",
+    "LOCATION": "confidential",
+    "ADDRESS": "confidential",
+    "ORGANIZATION": "confidential",
+}
 GUARD_ERROR = "GUARD_ERROR"
 DEFAULT_CLASSES: dict[str, DataClass] = {**PCI, **PHI, **SECRETS, **PII, **ENTITIES}  # type: ignore[dict-item]
 

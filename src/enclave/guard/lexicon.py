@@ -84,5 +84,11 @@ def load() -> Lexicon:
     # A pickled set of strings inside the installed package: the package's own distribution format.
     web2 = resources.files(english_words).joinpath("data", "web2.pickle").read_bytes()
     words = {w for w in pickle.loads(web2) if w.islower()}
-    return Lexicon(frozenset(given), frozenset(surnames), frozenset(places), frozenset(regions),
-                   frozenset(words), max(len(p.split()) for p in places))
+    return Lexicon(
+        frozenset(given),
+        frozenset(surnames),
+        frozenset(places),
+        frozenset(regions),
+        frozenset(words),
+        max(len(p.split()) for p in places),
+    )

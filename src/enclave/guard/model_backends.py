@@ -14,8 +14,16 @@ from enclave.config import EntitiesConfig
 from enclave.errors import ConfigError
 
 # spaCy's OntoNotes labels (and Presidio's names for them) as the guard's entity types.
-_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "LOCATION": "LOCATION",
-           "FAC": "ADDRESS", "ORG": "ORGANIZATION", "ORGANIZATION": "ORGANIZATION"}
+_LABELS = {
+    "PERSON": "PERSON",
+    "PER": "PERSON",
+    "GPE": "LOCATION",
+    "LOC": "LOCATION",
+    "LOCATION": "LOCATION",
+    "FAC": "ADDRESS",
+    "ORG": "ORGANIZATION",
+    "ORGANIZATION": "ORGANIZATION",
+}
 
 
 def _pipeline(name: str) -> Any:

@@ -27,7 +27,8 @@ def multi_word_place(lexicon: Lexicon, run: list[Token]) -> tuple[str, int, int]
         k += 1
     count = len(words) - k
     if (2 <= count <= lexicon.longest_place and " ".join(words[k:]) in lexicon.places) or (
-            count == 2 and words[k] in NATIONALITIES and words[k + 1] in _STATES):
+        count == 2 and words[k] in NATIONALITIES and words[k + 1] in _STATES
+    ):
         return "LOCATION", run[k].start, run[-1].end
     return None
 

@@ -84,8 +84,9 @@ class ProperNouns:
         yield from (qualified(text, span) for span in spans)
         yield from self._mentions(text, tokens, spans)
 
-    def _mentions(self, text: str, tokens: list[Token],
-                  spans: list[tuple[str, int, int]]) -> Iterator[tuple[str, int, int]]:
+    def _mentions(
+        self, text: str, tokens: list[Token], spans: list[tuple[str, int, int]]
+    ) -> Iterator[tuple[str, int, int]]:
         """Other mentions of the people found, where capitals alone said nothing: the same name elsewhere in the
         text ("Forbes was influenced ... sung by Subhan Forbes"), and the names listed with one ("They had 3:
         Khasucha, Brenda and Michael")."""
@@ -97,8 +98,11 @@ class ProperNouns:
             for k in range(bisect_left(starts, start), bisect_left(starts, end)):
                 taken[k] = True
                 person[k] = person[k] or kind == "PERSON"
-        names = {t.bare for k, t in enumerate(tokens) if person[k] and t.capital and len(t.lower) > 2
-                 and not t.initial and self._kind(t) != "none"}
+        names = {
+            t.bare
+            for k, t in enumerate(tokens)
+            if person[k] and t.capital and len(t.lower) > 2 and not t.initial and self._kind(t) != "none"
+        }
         if not names:
             return
         found = [k for k, t in enumerate(tokens) if not taken[k] and t.capital and t.bare in names]
@@ -109,8 +113,12 @@ class ProperNouns:
             k = work.pop()
             for n in self._list_neighbours(tokens, k):
                 near = tokens[n]
-                if not taken[n] and near.capital and self._listable(near) \
-                        and text[min(near.end, tokens[k].end):max(near.start, tokens[k].start)] in _LIST_GAPS:
+                if (
+                    not taken[n]
+                    and near.capital
+                    and self._listable(near)
+                    and text[min(near.end, tokens[k].end) : max(near.start, tokens[k].start)] in _LIST_GAPS
+                ):
                     taken[n] = person[n] = True
                     found.append(n)
                     work.append(n)
@@ -140,7 +148,7 @@ class ProperNouns:
         """One past the last token of the run of capitalised words (and inner particles) starting at i."""
         j = i + 1
         while j < len(tokens):
-            gap = text[tokens[j - 1].end:tokens[j].start]
+            gap = text[tokens[j - 1].end : tokens[j].start]
             if gap == "" and text[tokens[j - 1].end - 1] == "." and tokens[j].lower in LEGAL_SUFFIXES:
                 j += 1  # "Co.Ltd.", "Mfg.Co.": abbreviations written without a space
                 continue
@@ -151,11 +159,20 @@ class ProperNouns:
                 break
             if tokens[j].capital or tokens[j].lower in LEGAL_SUFFIXES:
                 j += 1
-            elif tokens[j].lower in PARTICLES and j + 1 < len(tokens) and tokens[j + 1].capital \
-                    and text[tokens[j].end:tokens[j + 1].start] == " ":
+            elif (
+                tokens[j].lower in PARTICLES
+                and j + 1 < len(tokens)
+                and tokens[j + 1].capital
+                and text[tokens[j].end : tokens[j + 1].start] == " "
+            ):
                 j += 2
-            elif tokens[j].lower in NAME_PARTICLES and j + 2 < len(tokens) and tokens[j + 1].lower in NAME_PARTICLES \
-                    and tokens[j + 2].capital and text[tokens[j].end:tokens[j + 2].start].count(" ") == 2:
+            elif (
+                tokens[j].lower in NAME_PARTICLES
+                and j + 2 < len(tokens)
+                and tokens[j + 1].lower in NAME_PARTICLES
+                and tokens[j + 2].capital
+                and text[tokens[j].end : tokens[j + 2].start].count(" ") == 2
+            ):
                 j += 3  # "van der Voet", "de la Cruz"
             else:
                 break
@@ -178,8 +195,11 @@ class ProperNouns:
             return "none"  # an acronym: ATM, PIN, ASAP; "IP" and "NG" are surnames too
         # A given name the dictionary lacks is not made ordinary by stemming: "James" is not "jam" + "es"; nor
         # is a word spelt with letters English does not use, but at a sentence's start ("Café" is, "Bilić" isn't).
-        if self._lex.ordinary(word) and (word in lex.words or word not in lex.given_names) \
-                and (token.sentence_start or not token.foreign):
+        if (
+            self._lex.ordinary(word)
+            and (word in lex.words or word not in lex.given_names)
+            and (token.sentence_start or not token.foreign)
+        ):
             if token.sentence_start and word not in lex.given_names:
                 return "none"  # "Call ...", "Price ...": a sentence's first word, and ordinary English
             if word in lex.given_names and not token.sentence_start and not token.upper:
@@ -202,19 +222,37 @@ class ProperNouns:
         k = i - 1
         if k > 0 and tokens[k].lower in ("is", "was"):
             k -= 1
-        if k >= 0 and (tokens[k].lower == "surname" or (tokens[k].lower == "name" and (
-                text.startswith(":", tokens[k].end) or (k > 0 and tokens[k - 1].lower in NAME_QUALIFIERS)))) \
-                and not any(c in ".!\n" for c in text[tokens[k].end:first.start]):
+        if (
+            k >= 0
+            and (
+                tokens[k].lower == "surname"
+                or (
+                    tokens[k].lower == "name"
+                    and (text.startswith(":", tokens[k].end) or (k > 0 and tokens[k - 1].lower in NAME_QUALIFIERS))
+                )
+            )
+            and not any(c in ".!\n" for c in text[tokens[k].end : first.start])
+        ):
             return "answer"
-        if first.sentence_start and j - i == 1 and (text.startswith(", ", last.end) or (
-                j < len(tokens) and tokens[j].lower in PERSON_VERBS and text[last.end:tokens[j].start] == " "
-                and not self._passive(tokens, j))):
+        if (
+            first.sentence_start
+            and j - i == 1
+            and (
+                text.startswith(", ", last.end)
+                or (
+                    j < len(tokens)
+                    and tokens[j].lower in PERSON_VERBS
+                    and text[last.end : tokens[j].start] == " "
+                    and not self._passive(tokens, j)
+                )
+            )
+        ):
             return "subject"  # or the one it speaks to: "Rayan, can I speak to your boss?"
         return None
 
     @staticmethod
     def _passive(tokens: list[Token], j: int) -> bool:
-        """"Grant is awarded": a thing's verb, not a person's."""
+        """ "Grant is awarded": a thing's verb, not a person's."""
         return tokens[j].lower in ("is", "was") and j + 1 < len(tokens) and tokens[j + 1].lower.endswith("ed")
 
     def _cued(self, token: Token, kind: str, cue: str) -> str:
@@ -223,8 +261,12 @@ class ProperNouns:
         word = token.bare
         if kind == "weak" and not token.initial:
             return "strong"
-        if cue == "answer" and kind == "none" and word not in FUNCTION_WORDS \
-                and (word in self._lex.surnames or word in self._lex.given_names):
+        if (
+            cue == "answer"
+            and kind == "none"
+            and word not in FUNCTION_WORDS
+            and (word in self._lex.surnames or word in self._lex.given_names)
+        ):
             return "strong"
         return kind
 
@@ -233,19 +275,30 @@ class ProperNouns:
         """A capitalised ordinary word inside a sentence: not its first word, a title, a month, an acronym or the
         pronoun I ("I'm", always capitalised)."""
         word = token.lower
-        return not (token.sentence_start or token.upper or word in TITLES or word in CALENDAR
-                    or word in UNIT_WORDS or word in LEGAL_SUFFIXES or word in NATIONALITIES
-                    or _APOSTROPHE.split(word, maxsplit=1)[0] == "i")
+        return not (
+            token.sentence_start
+            or token.upper
+            or word in TITLES
+            or word in CALENDAR
+            or word in UNIT_WORDS
+            or word in LEGAL_SUFFIXES
+            or word in NATIONALITIES
+            or _APOSTROPHE.split(word, maxsplit=1)[0] == "i"
+        )
 
     def _plain_name(self, token: Token) -> bool:
         """A name-list word that is not a function word, title, month or unit ("Tilly", "Novel", "Peer")."""
         word = token.bare
         return (word in self._lex.given_names or word in self._lex.surnames) and not (
-            word in FUNCTION_WORDS or word in TITLES or word in CALENDAR or word in UNIT_WORDS
-            or word in NATIONALITIES or word in LEGAL_SUFFIXES)
+            word in FUNCTION_WORDS
+            or word in TITLES
+            or word in CALENDAR
+            or word in UNIT_WORDS
+            or word in NATIONALITIES
+            or word in LEGAL_SUFFIXES
+        )
 
-    def _judge(self, text: str, tokens: list[Token], i: int, j: int,
-               multiline: bool) -> Iterator[tuple[str, int, int]]:
+    def _judge(self, text: str, tokens: list[Token], i: int, j: int, multiline: bool) -> Iterator[tuple[str, int, int]]:
         """The spans of the run tokens[i:j]. A run of several companies ("Acme S.A. and Initech Ltd") is read one
         company at a time, each time as a run of its own from the next company's first word to the run's end;
         what every reading shares is worked out once, so a run of many companies is read in linear time."""
@@ -255,8 +308,9 @@ class ProperNouns:
         while start is not None:
             start = yield from self._judge_from(text, tokens, start, run, ends_line)
 
-    def _judge_from(self, text: str, tokens: list[Token], i: int, facts: _Run,
-                    ends_line: bool) -> Generator[tuple[str, int, int], None, int | None]:
+    def _judge_from(
+        self, text: str, tokens: list[Token], i: int, facts: _Run, ends_line: bool
+    ) -> Generator[tuple[str, int, int], None, int | None]:
         """The spans of the run from token i to its end; where the words after a company are to be read as a run
         of their own, the index of their first word."""
         j = facts.end
@@ -268,8 +322,14 @@ class ProperNouns:
         def kind(k: int) -> str:
             return facts.kind(i, k, cue)
 
-        if j - i == 1 and kind(0) == "weak" and tokens[i].sentence_start and j < len(tokens) \
-                and tokens[j].lower in PLACE_NOUNS and text[tokens[i].end:tokens[j].start] == " ":
+        if (
+            j - i == 1
+            and kind(0) == "weak"
+            and tokens[i].sentence_start
+            and j < len(tokens)
+            and tokens[j].lower in PLACE_NOUNS
+            and text[tokens[i].end : tokens[j].start] == " "
+        ):
             yield "LOCATION", tokens[i].start, tokens[i].end  # "Lovenjoel bridge"
             return None
         # A run alone on its line (a letterhead, an address block) or opening a list after a colon is a name
@@ -287,8 +347,11 @@ class ProperNouns:
             after = i + legal + 1
             subject = after < len(tokens) and tokens[after].lower in PERSON_VERBS
             company = tokens[i:after]
-            first = company.index(after_opening(company[:legal], [kind(k) for k in range(legal)])[0]) \
-                if legal > 1 and not subject and not whole else 0
+            first = (
+                company.index(after_opening(company[:legal], [kind(k) for k in range(legal)])[0])
+                if legal > 1 and not subject and not whole
+                else 0
+            )
             # "Thaís Correia of Marine Products Corporation": a person of a company is two names.
             of = next((k for k in range(first + 1, legal) if company[k].lower == "of"), None)
             if of is not None and kind(of - 1) == "strong":
@@ -306,9 +369,13 @@ class ProperNouns:
             return None
         # "arrived at Pap", "returned to Liers": after a verb of travel and its preposition stands a place, even
         # one spelt like an English word.
-        if i >= 2 and tokens[i - 1].lower in ("to", "at", "in") and tokens[i - 2].lower in TRAVEL_VERBS \
-                and all(k != "none" or self._plain(t) for t, k in zip(run, kinds, strict=True)) \
-                and not any(t.bare in CALENDAR or t.bare in FUNCTION_WORDS or t.bare in DESTINATIONS for t in run):
+        if (
+            i >= 2
+            and tokens[i - 1].lower in ("to", "at", "in")
+            and tokens[i - 2].lower in TRAVEL_VERBS
+            and all(k != "none" or self._plain(t) for t, k in zip(run, kinds, strict=True))
+            and not any(t.bare in CALENDAR or t.bare in FUNCTION_WORDS or t.bare in DESTINATIONS for t in run)
+        ):
             yield "LOCATION", run[0].start, run[-1].end
             return None
         # A run ending in an organisation word names the organisation, person's name or not: "Calamos
@@ -324,14 +391,27 @@ class ProperNouns:
             hi -= 1
         # Inside a sentence, a capitalised dictionary word right before a name is its given name, not a verb
         # that opens the sentence: "add Felicity Marshall", "}}Alette Lindqvist".
-        if title_case == 1 and 0 < lo < hi and kinds[lo - 1] == "none" and self._plain(run[lo - 1]) \
-                and kinds[lo] != "particle":
+        if (
+            title_case == 1
+            and 0 < lo < hi
+            and kinds[lo - 1] == "none"
+            and self._plain(run[lo - 1])
+            and kinds[lo] != "particle"
+        ):
             lo -= 1
         # At a sentence's start, a word the name lists know, right before a name nothing else could be, is its
         # given name ("Tilly Nicholson", "Saber Daviau"), unless it asks for someone or names a role ("Call Novak",
         # "Patient Miller").
-        elif lo == 1 and hi > 1 and kinds[0] == "none" and kinds[1] == "strong" and run[0].sentence_start \
-                and run[0].lower not in OPENING_WORDS and not run[0].upper and self._plain_name(run[0]):
+        elif (
+            lo == 1
+            and hi > 1
+            and kinds[0] == "none"
+            and kinds[1] == "strong"
+            and run[0].sentence_start
+            and run[0].lower not in OPENING_WORDS
+            and not run[0].upper
+            and self._plain_name(run[0])
+        ):
             lo = 0
         # After "van der", "de", "von" comes the rest of the surname, dictionary word or not: "van der Voet".
         k = hi
@@ -352,13 +432,20 @@ class ProperNouns:
         # Given name + surname; when both are also dictionary words ("Wade Booker", "Rose Garden") only inside a
         # sentence, where capitals are not there for the sentence's sake.
         ordinary_pair = len(names) >= 2 and names[0].lower in self._lex.words and names[-1].lower in self._lex.words
-        paired = (len(names) >= 2 and names[0].lower in self._lex.given_names and names[-1].lower in self._lex.surnames
-                  and not (ordinary_pair and (names[0].sentence_start or title_case > 0
-                                              or facts.determined(i, i + lo))))
+        paired = (
+            len(names) >= 2
+            and names[0].lower in self._lex.given_names
+            and names[-1].lower in self._lex.surnames
+            and not (ordinary_pair and (names[0].sentence_start or title_case > 0 or facts.determined(i, i + lo)))
+        )
         # A word no list knows, before a surname: a given name from elsewhere ("Teodor Aune", "Frederikke Toft").
-        paired = paired or (len(names) == 2 and not names[0].upper and names[1].lower in self._lex.surnames
-                            and not self._lex.ordinary(names[0].lower)
-                            and core_kinds[0] == "weak")
+        paired = paired or (
+            len(names) == 2
+            and not names[0].upper
+            and names[1].lower in self._lex.surnames
+            and not self._lex.ordinary(names[0].lower)
+            and core_kinds[0] == "weak"
+        )
         if "strong" not in core_kinds and not paired and not titled:
             return None
         start, end = core[0].start, core[-1].end
@@ -385,8 +472,11 @@ class ProperNouns:
         given = words[0] in self._lex.given_names
         if place and not (given and len(words) > 1):
             return "LOCATION"
-        if not given and (count == 1 or PLACE_PARTICLES.intersection(words)) and (
-                previous in PLACE_CUES or (previous in NEAR_CUES and count == 1)):
+        if (
+            not given
+            and (count == 1 or PLACE_PARTICLES.intersection(words))
+            and (previous in PLACE_CUES or (previous in NEAR_CUES and count == 1))
+        ):
             return "LOCATION"
         return "PERSON"
 
@@ -423,7 +513,7 @@ class _Run:
             self._title_case[k] = self._title_case[k + 1] + plain
         # Articles and possessives among the tokens from the one before the run: how many before each.
         self._from = max(i - 1, 0)
-        self._determiners = [0, *accumulate(t.lower in DETERMINERS for t in tokens[self._from:j])]
+        self._determiners = [0, *accumulate(t.lower in DETERMINERS for t in tokens[self._from : j])]
 
     def title_case(self, start: int) -> int:
         """Capitalised dictionary words from token ``start`` to the run's end."""

@@ -127,12 +127,16 @@ class Phone:
     _local = re.compile(  # (07700) 467763: a UK trunk code in brackets has five digits
         r"(?<![\w.+/-])\+?(?:\(\d{1,5}\)|\d)(?:[ .-]?(?:\(\d{1,5}\)|\d)){5,16}(?:\s?x\d{1,5})?(?![\w/])"
     )
-    _context = re.compile(r"(?i:phone|call|mobile|cell|tel\b|fax|desk|office|reach|text me|whatsapp|sms|dial"
-                          r"|answering|registered|number|messages? to)")
+    _context = re.compile(
+        r"(?i:phone|call|mobile|cell|tel\b|fax|desk|office|reach|text me|whatsapp|sms|dial"
+        r"|answering|registered|number|messages? to)"
+    )
     # Six or seven digits (412 8721, 84 23 30: local numbers without an area code) only in grouped form and right
     # beside a word that says phone: "call 412 8721", "Phone: 355 4292", "34 76 31 office".
-    _short_before = re.compile(r"(?i:\b(?:phone|tel|mobile|cell|fax|desk|call(?: me)?|reach me|text me|sms|whatsapp"
-                               r"|messages? to|(?:my|your) registered)(?: (?:on|at))?(?: number)?\s*[:#]?\s*)$")
+    _short_before = re.compile(
+        r"(?i:\b(?:phone|tel|mobile|cell|fax|desk|call(?: me)?|reach me|text me|sms|whatsapp"
+        r"|messages? to|(?:my|your) registered)(?: (?:on|at))?(?: number)?\s*[:#]?\s*)$"
+    )
     _short_after = re.compile(r"(?i:\s*+(?:[-(]\s*+)?(?:office|mobile|cell|fax|phone|tel|home|work)\b)")
     _fictional = re.compile(r"555[ .-]01\d\d")  # NANP reserves 555-0100 to 555-0199 for films and examples
     _grouped = re.compile(r"\d{2,4}(?:[ .-]\d{2,4}){1,2}")
@@ -147,7 +151,7 @@ class Phone:
             yield "PHONE_NUMBER", found.start, found.end
         for m in self._local.finditer(text):
             digits = len(_digits(m.group()))
-            near = text[max(0, m.start() - 30):m.start()] + text[m.end():m.end() + 10]
+            near = text[max(0, m.start() - 30) : m.start()] + text[m.end() : m.end() + 10]
             if (8 <= digits <= 15 and self._context.search(near)) or (digits in (6, 7) and self._short(text, m)):
                 yield "PHONE_NUMBER", m.start(), m.end()
 
@@ -155,8 +159,9 @@ class Phone:
         """A six- or seven-digit number in groups, with a phone word right before or right after it."""
         if not self._grouped.fullmatch(m.group()) or self._fictional.fullmatch(m.group()):
             return False
-        return bool(self._short_before.search(text, max(0, m.start() - 30), m.start())
-                    or self._short_after.match(text, m.end()))
+        return bool(
+            self._short_before.search(text, max(0, m.start() - 30), m.start()) or self._short_after.match(text, m.end())
+        )
 
 
 class IpAddress:
@@ -250,5 +255,15 @@ class Custom:
 
 
 def builtin() -> list[Recognizer]:
-    return [Secret(), CreditCard(), Iban(), UsSsn(), UkNhsNumber(), Email(), Phone(), IpAddress(), DateOfBirth(),
-            MedicalRecordNumber()]
+    return [
+        Secret(),
+        CreditCard(),
+        Iban(),
+        UsSsn(),
+        UkNhsNumber(),
+        Email(),
+        Phone(),
+        IpAddress(),
+        DateOfBirth(),
+        MedicalRecordNumber(),
+    ]

@@ -40,8 +40,11 @@ class Guard:
         # Text pasted from JSON or logs carries line breaks as the two characters "\\n": read them as the break
         # they are, so "\\nJane" is not one word (same length, so every position still points into the original).
         text = text.replace("\\n", " \n")
-        candidates = [Finding(kind, start, end, message)
-                      for recognizer in self._recognizers for kind, start, end in recognizer.find(text)]
+        candidates = [
+            Finding(kind, start, end, message)
+            for recognizer in self._recognizers
+            for kind, start, end in recognizer.find(text)
+        ]
         # Where two recognizers claim overlapping text, the longer claim wins (a card inside a longer token
         # is part of that token, not a second finding); what only the shorter claimed stays found, as the
         # shorter's type ("Keijo Salmela" of "Keijo Salmela of NEXT FUNDS", when a fund's name is the longer).
@@ -90,8 +93,10 @@ class Guard:
 
     def _check(self, size: int) -> None:
         if size > self.config.max_chars:
-            raise GuardLimitExceeded(f"The request holds {size} characters of text; the privacy guard reads at "
-                                     f"most {self.config.max_chars} (guard.max_chars).")
+            raise GuardLimitExceeded(
+                f"The request holds {size} characters of text; the privacy guard reads at "
+                f"most {self.config.max_chars} (guard.max_chars)."
+            )
 
     async def scan_async(self, texts: list[str]) -> GuardReport:
         """``scan``, without holding up the event loop: texts of more than guard.inline_chars characters in all

@@ -16,10 +16,33 @@ from enclave.guard.lexicon import Lexicon
 # Terms that only an instrument's listing uses (upper case, as written there): shares, funds, preference shares
 # and their series, voting and paid-up status, depositary receipts, notes, accumulation, the index a fund
 # tracks.
-_TERMS = frozenset({
-    "SHS", "ETF", "ETFS", "UCITS", "PRF", "PFD", "PREF", "SRS", "CUM", "REDM", "VTG", "FPD", "NPV", "GDR", "ADR",
-    "NTS", "ACCUMG", "HGD", "FDS", "HLDGS", "INVST", "RLTY", "MSCI",
-})
+_TERMS = frozenset(
+    {
+        "SHS",
+        "ETF",
+        "ETFS",
+        "UCITS",
+        "PRF",
+        "PFD",
+        "PREF",
+        "SRS",
+        "CUM",
+        "REDM",
+        "VTG",
+        "FPD",
+        "NPV",
+        "GDR",
+        "ADR",
+        "NTS",
+        "ACCUMG",
+        "HGD",
+        "FDS",
+        "HLDGS",
+        "INVST",
+        "RLTY",
+        "MSCI",
+    }
+)
 _TERM = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(sorted(_TERMS))})(?![A-Za-z])")
 # A word of the name: upper-case letters and digits, share classes and currencies after a slash ("AMIL/SHS",
 # "CL-DIST", "1/1000", "6.25%", "(ACC)"), or a capitalised or brand word in a fund's name ("Nikkei", "iShares").
@@ -27,7 +50,7 @@ _PIECE = re.compile(r"\(?(?:[A-Z0-9][\w.&%/-]*|[a-z]+[A-Z][\w.&%/-]*|/[A-Z][\w./
 _WORD = re.compile(r"\S+")
 _PARTS = re.compile(r"[/-]")
 # Where a name cannot continue: the end of a clause, or a line break.
-_CLAUSE_END = frozenset(",;:!?\"“”")
+_CLAUSE_END = frozenset(',;:!?"“”')
 
 
 class SecurityNames:
@@ -57,7 +80,7 @@ class SecurityNames:
                 hi += 1
             if hi > lo:  # the term alone ("an ETF") names nothing
                 start, last = words[lo][0], words[hi]
-                yield "ORGANIZATION", start, last[0] + len(last[1].rstrip(".,;:!?\"”"))
+                yield "ORGANIZATION", start, last[0] + len(last[1].rstrip('.,;:!?"”'))
             k = hi + 1
 
     def _opens(self, words: list[tuple[int, str]], k: int) -> bool:
@@ -73,4 +96,4 @@ class SecurityNames:
 
     @staticmethod
     def _piece(word: str) -> bool:
-        return _PIECE.fullmatch(word.rstrip(".,;:!?\"”")) is not None
+        return _PIECE.fullmatch(word.rstrip('.,;:!?"”')) is not None

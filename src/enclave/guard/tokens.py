@@ -42,10 +42,13 @@ def tokenize(text: str) -> list[Token]:
     letters: list[str] = []  # of the dotted abbreviation being read, joined once it ends (not letter by letter)
     for m in _WORD.finditer(text):
         word, end = m.group(), m.end()
-        dotted = text[end:end + 1] == "."
+        dotted = text[end : end + 1] == "."
         # "R." in "Djevad R. Mitnjek", or "K" in "Wade K Booker" (not "A" or "I", which are words).
-        initial = len(word) == 1 and word.isupper() and (dotted or (
-            word not in "AI" and text[end:end + 1] == " " and text[end + 1:end + 2].isupper()))
+        initial = (
+            len(word) == 1
+            and word.isupper()
+            and (dotted or (word not in "AI" and text[end : end + 1] == " " and text[end + 1 : end + 2].isupper()))
+        )
         if dotted and (initial or word.lower() in _ABBREVIATIONS):
             end += 1
         if initial and dotted and out and out[-1].initial and out[-1].end == m.start():
@@ -63,14 +66,22 @@ def tokenize(text: str) -> list[Token]:
         # The full stop of an initial or a title ("Novel M. Ermakov", "Mr. Boyes") does not end a sentence.
         abbreviated = bool(out) and out[-1].end == last + 1 and (out[-1].initial or out[-1].lower in TITLES)
         # Looked up without accents: the word lists are spelt so ("Ramóna" is "Ramona").
-        out.append(Token(m.start(), end, fold(word).lower(), word[0].isupper(),
-                          len(word) > 1 and word.isupper(), initial,
-                          last < 0 or (text[last] in _SENTENCE_END and not abbreviated), not word.isascii(),
-                          _CAMEL.search(word) is not None and not _NAME_PREFIX.match(word)))
+        out.append(
+            Token(
+                m.start(),
+                end,
+                fold(word).lower(),
+                word[0].isupper(),
+                len(word) > 1 and word.isupper(),
+                initial,
+                last < 0 or (text[last] in _SENTENCE_END and not abbreviated),
+                not word.isascii(),
+                _CAMEL.search(word) is not None and not _NAME_PREFIX.match(word),
+            )
+        )
     if letters:
         out[-1].lower = "".join(letters)
     return out
-
 
 
 def words_before(text: str, pos: int) -> bool:

@@ -50,7 +50,7 @@ _ROOM_FOR_REST = 24  # ", +NNNNNNNNNN more"
 
 
 def tools_called(counts: dict[str, int]) -> str | None:
-    """"name=count" for each tool called, by name, within TOOLS_LENGTH characters ("get_weather=2, search=1");
+    """ "name=count" for each tool called, by name, within TOOLS_LENGTH characters ("get_weather=2, search=1");
     names past the bound are summed up as "+N more"."""
     if not counts:
         return None
@@ -81,5 +81,3 @@ class Retained:
 
 def month_of(at: float | None = None) -> str:
     return time.strftime("%Y-%m", time.gmtime(at if at is not None else time.time()))
-
-

@@ -12,9 +12,16 @@ from enclave.store.schema import usage
 
 Dimension = Literal["project", "key", "model", "target", "zone", "day", "month", "status"]
 DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
-_COLUMNS = {"project": usage.c.project, "key": usage.c.key_prefix, "model": usage.c.model,
-            "target": usage.c.target, "zone": usage.c.zone, "day": usage.c.day, "month": usage.c.month,
-            "status": usage.c.status}
+_COLUMNS = {
+    "project": usage.c.project,
+    "key": usage.c.key_prefix,
+    "model": usage.c.model,
+    "target": usage.c.target,
+    "zone": usage.c.zone,
+    "day": usage.c.day,
+    "month": usage.c.month,
+    "status": usage.c.status,
+}
 
 
 def dimensions(by: str) -> list[Dimension]:
@@ -69,7 +76,6 @@ def summarize(engine: Engine, by: list[Dimension], where: UsageFilter = UsageFil
 
 
 def month_spend(engine: Engine, project: str, month: str) -> float:
-    query = select(func.coalesce(func.sum(usage.c.cost), 0.0)).where(usage.c.project == project,
-                                                                     usage.c.month == month)
+    query = select(func.coalesce(func.sum(usage.c.cost), 0.0)).where(usage.c.project == project, usage.c.month == month)
     with engine.connect() as connection:
         return float(connection.execute(query).scalar() or 0.0)

@@ -63,8 +63,9 @@ def open_engine(url: str) -> Engine:
         migrate(engine)
     except OperationalError as exc:
         engine.dispose()
-        raise StoreUnavailable(f"cannot open the store at {parsed.render_as_string(hide_password=True)}: "
-                               f"{exc.orig}") from exc
+        raise StoreUnavailable(
+            f"cannot open the store at {parsed.render_as_string(hide_password=True)}: {exc.orig}"
+        ) from exc
     return engine
 
 
@@ -78,10 +79,12 @@ def migrate_if_dropped(engine: Engine) -> bool:
         migrate(engine)
     except SQLAlchemyError:
         return False
-    log.error("the database at %s had no enclave tables (dropped and created again?): its schema is migrated "
-              "again and writing goes on. Keys, projects and usage from before are not in it; its audit chain "
-              "starts again at entry 1, so `enclave audit verify` reports the earlier checkpoints as rolled back",
-              engine.url.render_as_string(hide_password=True))
+    log.error(
+        "the database at %s had no enclave tables (dropped and created again?): its schema is migrated "
+        "again and writing goes on. Keys, projects and usage from before are not in it; its audit chain "
+        "starts again at entry 1, so `enclave audit verify` reports the earlier checkpoints as rolled back",
+        engine.url.render_as_string(hide_password=True),
+    )
     return True
 
 

@@ -169,8 +169,9 @@ class EmbeddedEngine:
             )
         for token in request.sampling.logit_bias:
             if not 0 <= token < self.model.n_vocab:
-                raise InvalidRequest(f"logit_bias names token {token}, outside this model's vocabulary",
-                                     param="logit_bias")
+                raise InvalidRequest(
+                    f"logit_bias names token {token}, outside this model's vocabulary", param="logit_bias"
+                )
         self._check_choices(request)
         generation = EmbeddedGeneration(self.scheduler, len(prompt))
         for choice in range(request.n):
