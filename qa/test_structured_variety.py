@@ -8,6 +8,10 @@ Each goes to the default model through the official SDK (streamed and not), Lang
 answer that claims to be complete must validate (jsonschema with real format checks, and the Pydantic model
 where there is one); a refusal is only right where docs/api.md says the keyword is refused, and must name the
 path and keyword; bad input is a 400 naming the field, never a 500 or a hang.
+
+Not part of ``make test``: it takes longer than the suite's budget and some of its cases fail today (the
+open findings of issue #15's review, listed in the stop's closing note). Run it on its own:
+``.venv/bin/python -m pytest qa/test_structured_variety.py -q``.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from tests.servers import running_server, write_config
 
 MODEL = "smollm2-135m"
 # A generous per-request bound: an answer of a few hundred tokens takes seconds; a hang fails the test.
-TIMEOUT = 120.0
+TIMEOUT = 240.0
 
 
 @pytest.fixture(scope="module")
@@ -353,7 +357,12 @@ class SchemaCase:
     prompt: str
     refused: str | None = None  # the schema path a documented refusal names ("$.properties.tags.uniqueItems")
     model: type[BaseModel] | None = None  # the Pydantic model the application parses the answer into
-    max_tokens: int = 300
+    max_tokens: int = 200
+
+
+# The budget of cases where the small model writes on until it is cut (a free string, an open object, a
+# recursion): the answer is cut either way, and what matters is that it is never claimed valid.
+LONG = 100
 
 
 def pydantic(model: type[BaseModel], prompt: str, *, strict: bool = False, **kwargs: Any) -> SchemaCase:
@@ -717,33 +726,44 @@ SCHEMAS: list[SchemaCase] = [
     pydantic(TaskList, TASKS),
     pydantic(TaskList, TASKS, strict=True),
     pydantic(WordCounts, "Count the words: 'the cat and the dog and the bird'."),
-    pydantic(Node, TREE),
+    pydantic(Node, TREE, max_tokens=LONG),
     pydantic(Node, TREE, strict=True),
     pydantic(Product, "Product ABC-1234, 'Desk Lamp', costs 24.99, 12 in stock, rated 4.5 stars."),
     pydantic(
         Event,
         "RustConf on 2024-09-10 at 09:00 UTC, doors at 08:30 UTC, 8 hours, info@rustconf.com, "
         "https://rustconf.com, server 10.0.0.7.",
+        max_tokens=LONG,
     ),
-    pydantic(Owner, "Maria owns a dog called Rex, a beagle."),
+    pydantic(Owner, "Maria owns a dog called Rex, a beagle.", max_tokens=LONG),
     pydantic(Checkout, CHECKOUT),
     pydantic(Checkout, CHECKOUT, strict=True),
     pydantic(Versioned, "Settings: version v1, level 2, enabled."),
     pydantic(Route, "Start at 48.85, 2.35; stops: Lyon 2 hours, Nice 3 hours."),
     pydantic(Invoice, "Invoice INV-0042 issued 2024-03-01: 2 chairs at 49.90, 1 table at 199.00; total 298.80."),
     pydantic(Survey, "Anonymous survey, one answer: 1 Main St, Springfield 12345, US."),
-    pydantic(Directory, "Offices: 'hq' at 1 Main St, Boston 02110, US; 'eu' at 5 Rue de Rivoli, Paris 75001, FR."),
+    pydantic(
+        Directory,
+        "Offices: 'hq' at 1 Main St, Boston 02110, US; 'eu' at 5 Rue de Rivoli, Paris 75001, FR.",
+        max_tokens=LONG,
+    ),
     pydantic(Contact, "Contact: Grace Hopper."),
     pydantic(Tagged, "Tags: red, green.", refused="$.properties.tags.uniqueItems"),
     pydantic(Endpoint, "The server is at 10.0.0.7.", refused="$.properties.address.format"),
     pydantic(Login, "User ada, password hunter2.", refused="$.properties.password.format"),
-    SchemaCase("openai_math_reasoning", OPENAI_MATH, "How can I solve 8x + 7 = -23? Show the steps."),
-    SchemaCase("openai_ui_component", OPENAI_UI, "A form with one field labelled 'Email' and no other children."),
+    SchemaCase("openai_math_reasoning", OPENAI_MATH, "How can I solve 8x + 7 = -23? Show the steps.", max_tokens=LONG),
+    SchemaCase(
+        "openai_ui_component",
+        OPENAI_UI,
+        "A form with one field labelled 'Email' and no other children.",
+        max_tokens=LONG,
+    ),
     SchemaCase(
         "openai_research_paper",
         OPENAI_PAPER,
         "Attention Is All You Need, by Vaswani and Shazeer. "
         "Abstract: we propose the Transformer. Keywords: attention, translation.",
+        max_tokens=LONG,
     ),
     SchemaCase("openai_moderation", OPENAI_MODERATION, "Moderate this message: 'Have a lovely day!'"),
     SchemaCase("openai_linked_list", OPENAI_LINKED_LIST, "The linked list 1 -> 2 -> 3."),
@@ -753,7 +773,9 @@ SCHEMAS: list[SchemaCase] = [
         "Product 7, 'Mug', 9.5 dollars, tags: kitchen.",
         refused="$.properties.tags.uniqueItems",
     ),
-    SchemaCase("org_product", ORG_PRODUCT_WITHOUT_UNIQUE, "Product 7, 'Mug', 9.5 dollars, tags: kitchen."),
+    SchemaCase(
+        "org_product", ORG_PRODUCT_WITHOUT_UNIQUE, "Product 7, 'Mug', 9.5 dollars, tags: kitchen.", max_tokens=LONG
+    ),
     SchemaCase(
         "org_address_dependent_required",
         ORG_ADDRESS,
@@ -786,9 +808,12 @@ SCHEMAS: list[SchemaCase] = [
     SchemaCase("all_of", ALL_OF, "Bob is 42."),
     SchemaCase("top_level_array", TOP_LEVEL_ARRAY, "Three numbers between 1 and 10."),
     SchemaCase("unicode_property_names", UNICODE_NAMES, "名前: 花子, first name Hanako, a.b is 3, happy."),
-    SchemaCase("max_properties_with_optional", OPTIONAL_WITH_MAX_PROPERTIES, "a is 1, b is 2."),
-    SchemaCase("free_object", FREE_OBJECT, "Describe a cat in JSON with two fields.", max_tokens=120),
-    SchemaCase("any_json", ANY_JSON, "The number of legs of a cat.", max_tokens=120),
+    # Documented as enforced only when every listed property is required: a refusal, which must name the keyword.
+    SchemaCase(
+        "max_properties_with_optional", OPTIONAL_WITH_MAX_PROPERTIES, "a is 1, b is 2.", refused="$.maxProperties"
+    ),
+    SchemaCase("free_object", FREE_OBJECT, "Describe a cat in JSON with two fields.", max_tokens=LONG),
+    SchemaCase("any_json", ANY_JSON, "The number of legs of a cat.", max_tokens=LONG),
     SchemaCase("numbers", NUMBERS, "21.5 degrees on floor 3, ratio 0.25, count 15."),
     SchemaCase("network", NETWORK, "Host example.com at ::1 port 8080."),
     SchemaCase("matrix", MATRIX, "The 2x2 identity matrix."),
@@ -1022,7 +1047,7 @@ class ToolCase:
     tools: list[dict[str, Any]]
     prompt: str
     name: str  # the tool a named tool_choice forces
-    max_tokens: int = 200
+    max_tokens: int = 120
 
 
 TOOL_CASES = [
@@ -1450,6 +1475,23 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
     ("schema_nested_40", _schema(_nested(40)), "response_format"),
     ("schema_nested_200", _schema(_nested(200)), "response_format"),
     ("schema_self_ref", _schema({"$ref": "#"}), "response_format"),
+    (
+        "schema_ref_cycle_under_a_property",
+        _schema(
+            {
+                "type": "object",
+                "properties": {"a": {"$ref": "#/$defs/x"}},
+                "required": ["a"],
+                "$defs": {"x": {"$ref": "#/$defs/y"}, "y": {"$ref": "#/$defs/x"}},
+            }
+        ),
+        "response_format",
+    ),
+    (
+        "schema_ref_cycle_in_any_of",
+        _schema({"$defs": {"x": {"anyOf": [{"$ref": "#/$defs/x"}, {"type": "null"}]}}, "$ref": "#/$defs/x"}),
+        "response_format",
+    ),
     (
         "schema_anyof_2000_objects",
         _schema(
