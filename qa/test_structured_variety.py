@@ -40,7 +40,6 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai import ChatOpenAI
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, IPvAnyAddress, SecretStr
-
 from tests.servers import running_server, write_config
 
 MODEL = "smollm2-135m"
