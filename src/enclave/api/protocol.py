@@ -58,6 +58,8 @@ _CONTENT_PARTS: TypeAdapter[list[TextPart | ImagePart]] = TypeAdapter(list[Conte
 class FunctionCall(_Wire):
     name: Annotated[str, Field(min_length=1)]
     arguments: str  # JSON text, as the model wrote it
+    # The SDK's parse() result echoed back in a later request: the parsed form of ``arguments``, dropped.
+    parsed_arguments: Any = None
 
 
 class ToolCall(_Wire):
@@ -76,6 +78,10 @@ class Message(_Wire):
     # OpenAI's assistant messages may say these are null (a response echoed back whole); a value is refused.
     function_call: None = None
     audio: None = None
+    # What the SDK's parse() and hosted answers add to an assistant message that is sent back whole: the parsed
+    # form of ``content`` and citations. Read-only views of the answer, dropped.
+    parsed: Any = None
+    annotations: list[Any] | None = None
 
     @field_validator("content", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ warning (its way of saying it approximated), is refused; it is never given its `
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from llguidance import LLMatcher, LLParserLimits
@@ -16,6 +17,8 @@ from llguidance import LLMatcher, LLParserLimits
 from enclave.engines import tool_format
 from enclave.errors import InvalidRequest
 
+# On a refusal, how many subschemas are compiled alone to find the one at fault (each takes ~1 ms).
+_MAX_PARTS_TRIED = 200
 JSON_STYLE = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
 
 # Bounds on what one grammar may cost (llguidance's own defaults, made explicit and stated in docs/api.md):
@@ -40,12 +43,32 @@ def json_rule(schema: dict[str, Any]) -> str:
     return "%json " + json.dumps({**schema, "x-guidance": JSON_STYLE}, ensure_ascii=False)
 
 
-def check_compiles(schema: dict[str, Any], param: str) -> None:
-    """Refuse a (checked, annotation-free) schema that llguidance cannot turn into an exact grammar."""
+def _compile_problems(schema: dict[str, Any]) -> list[str]:
     grammar = LLMatcher.grammar_from_json_schema(schema, overrides=JSON_STYLE)  # type: ignore[arg-type]
     failed, messages = LLMatcher.validate_grammar_with_warnings(grammar, None, limits=PARSER_LIMITS)
-    if failed or messages:
-        raise InvalidRequest(f"$: the schema cannot be enforced exactly: {'; '.join(messages)}", param=param)
+    return messages or (["the grammar cannot be built"] if failed else [])
+
+
+def check_compiles(schema: dict[str, Any], param: str, parts: Sequence[tuple[str, dict[str, Any]]] = ()) -> None:
+    """Refuse a (checked, annotation-free) schema that llguidance cannot turn into an exact grammar.
+
+    ``parts`` are the schema's subschemas with their paths, innermost first (``SchemaChecker.parts``): the
+    refusal names the innermost one llguidance refuses on its own, and the keyword its message is about.
+    """
+    problems = _compile_problems(schema)
+    if not problems:
+        return
+    where, at_fault = "$", schema
+    definitions: dict[str, Any] = {key: schema[key] for key in ("$defs", "definitions") if key in schema}
+    for path, part in parts[:_MAX_PARTS_TRIED]:
+        if part is not schema and path != "$" and _compile_problems({**part, **definitions}):
+            where, at_fault = path, part
+            break
+    said = " ".join(problems)
+    keywords = [k for k in at_fault if k in said or (k.startswith("pattern") and "regex" in said)]
+    if keywords:
+        where += "." + max(keywords, key=len)  # "maxProperties" rather than the "properties" inside it
+    raise InvalidRequest(f"{where}: the schema cannot be enforced exactly: {'; '.join(problems)}", param=param)
 
 
 def _literal(text: str, special: frozenset[str]) -> str:

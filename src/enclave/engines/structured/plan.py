@@ -92,9 +92,10 @@ def plan_answer(request: GenerationRequest, special: frozenset[str] = frozenset(
     elif response.type == "json_schema":
         if response.schema is None:
             raise InvalidRequest("response_format json_schema needs a schema", param="response_format")
-        answer = SchemaChecker("response_format").check(response.schema)
+        checker = SchemaChecker("response_format")
+        answer = checker.check(response.schema)
         content = SchemaValidator(response.schema, "response_format")
-        check_compiles(answer, "response_format")
+        check_compiles(answer, "response_format", checker.parts)
 
     callable_tools: dict[str, dict[str, Any]] = {}
     arguments: dict[str, SchemaValidator] = {}
@@ -103,12 +104,13 @@ def plan_answer(request: GenerationRequest, special: frozenset[str] = frozenset(
             if choice not in ("auto", "required") and tool.name != choice:
                 continue
             param = f"tools.{i}.function.parameters"
-            parameters = SchemaChecker(param).check(tool.parameters)
+            checker = SchemaChecker(param)
+            parameters = checker.check(tool.parameters)
             if parameters.get("type", "object") != "object":
                 raise InvalidRequest("$.type: a tool's parameters must describe a JSON object", param=param)
             # Arguments are an object whatever the schema leaves open (OpenAI sends them as one).
             parameters = {"type": "object", **parameters}
-            check_compiles(parameters, param)
+            check_compiles(parameters, param, checker.parts)
             callable_tools[tool.name] = parameters
             arguments[tool.name] = SchemaValidator(tool.parameters, param)
 

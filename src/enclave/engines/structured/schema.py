@@ -6,13 +6,22 @@ each either enforced by the grammar or a pure annotation, refuses everything els
 path (``$.properties.tags.uniqueItems``), and returns the schema with its annotations removed: llguidance sees
 only what it must enforce. Size limits keep a schema from turning into a grammar too large to compile or
 to compute masks from in time; they are stated in docs/api.md.
+
+Three rewrites make the grammar's language a subset of the schema's, never a superset: an object that lists
+its properties and says nothing of others is closed (a small model otherwise invents keys until
+``max_tokens``; the answer still validates against the schema as sent), a ``oneOf`` whose branches provably
+exclude each other becomes the ``anyOf`` it is equal to, and draft-04's boolean ``exclusiveMinimum`` /
+``exclusiveMaximum`` become the numbers later drafts use.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, NoReturn
 
 from enclave.errors import InvalidRequest
@@ -53,6 +62,11 @@ NOT_ENFORCEABLE = frozenset(
 )  # fmt: skip
 FORMATS = frozenset({"date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6", "uuid", "uri"})
 TYPES = frozenset({"null", "boolean", "object", "array", "number", "integer", "string"})
+# Drafts whose exclusiveMinimum/exclusiveMaximum are booleans modifying minimum/maximum.
+BOOLEAN_EXCLUSIVE_DRAFTS = ("http://json-schema.org/draft-03/schema", "http://json-schema.org/draft-04/schema")
+# Keywords whose subschemas apply to the same value as their parent: a $ref cycle through them alone never
+# reaches a value (the grammar would recurse before writing a character).
+SAME_VALUE = ("anyOf", "oneOf", "allOf")
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$-]*$")
 
@@ -77,6 +91,7 @@ class SchemaChecker:
         self._param = param
         self._budget = _Budget()
         self._root: dict[str, Any] = {}
+        self.parts: list[tuple[str, dict[str, Any]]] = []  # each checked subschema and its path, innermost first
 
     def check(self, schema: object) -> dict[str, Any]:
         if not isinstance(schema, dict):
@@ -85,7 +100,11 @@ class SchemaChecker:
         if size > MAX_SCHEMA_BYTES:
             self._refuse("$", f"the schema is {size} bytes; the limit is {MAX_SCHEMA_BYTES}")
         self._root = schema
-        return self._walk(schema, "$", 0)  # type: ignore[return-value]
+        self._boolean_exclusive = str(schema.get("$schema", "")).rstrip("#").startswith(BOOLEAN_EXCLUSIVE_DRAFTS)
+        self._open = _open_by_intent(schema, self._resolve)
+        checked = self._walk(schema, "$", 0)
+        self._refuse_empty_cycles(schema)
+        return checked  # type: ignore[return-value]
 
     def _refuse(self, path: str, reason: str) -> NoReturn:
         raise InvalidRequest(f"{path}: {reason}", param=self._param)
@@ -106,8 +125,97 @@ class SchemaChecker:
                 self._refuse(where, f"the keyword '{key}' cannot be enforced by constrained decoding")
             if key not in ENFORCED:
                 self._refuse(where, f"'{key}' is not a JSON Schema keyword the engine enforces")
+            if key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
+                continue  # draft-04's form, rewritten below
             out[key] = self._keyword(key, value, where, depth)
+        for key, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            if isinstance(node.get(key), bool):
+                self._boolean_bound(node, key, bound, _key(path, key), out)
+        self._contradictions(out, path)
+        if isinstance(out.get("multipleOf"), float) and not out["multipleOf"].is_integer():
+            self._decimal_range(out, path)
+        if "oneOf" in out:
+            self._exclusive(node["oneOf"], _key(path, "oneOf"))
+            out["anyOf"] = out.pop("oneOf")
+        if (
+            "properties" in out
+            and "additionalProperties" not in out
+            and "patternProperties" not in out
+            and id(node) not in self._open
+            and set(out.get("required", ())) <= set(out["properties"])
+        ):
+            out["additionalProperties"] = False
+        self.parts.append((path, out))
         return out
+
+    def _contradictions(self, out: dict[str, Any], path: str) -> None:
+        """Refuse bounds no value can meet, by their path (llguidance would name only the whole schema)."""
+        for low, high in (("minLength", "maxLength"), ("minItems", "maxItems"), ("minProperties", "maxProperties")):
+            if out.get(low, 0) > out.get(high, out.get(low, 0)):
+                self._refuse(_key(path, low), f"'{low}' of {out[low]} is above '{high}' of {out[high]}")
+        lows = [(out[k], k) for k in ("minimum", "exclusiveMinimum") if k in out]
+        highs = [(out[k], k) for k in ("maximum", "exclusiveMaximum") if k in out]
+        for low, low_key in lows:
+            for high, high_key in highs:
+                if low > high or (low == high and "exclusive" in low_key + high_key):
+                    self._refuse(_key(path, low_key), f"no number lies between '{low_key}' and '{high_key}'")
+        if out.get("additionalProperties") is False and "patternProperties" not in out:
+            for name in out.get("required", ()):
+                if name not in out.get("properties", {}):
+                    self._refuse(
+                        _key(path, "required"),
+                        f"{json.dumps(name)} is required but not among the properties, and no others are allowed",
+                    )
+
+    def _boolean_bound(self, node: dict[str, Any], key: str, bound: str, where: str, out: dict[str, Any]) -> None:
+        """Draft-04's ``"exclusiveMinimum": true`` beside ``minimum``, written as later drafts write it."""
+        if not self._boolean_exclusive:
+            self._refuse(
+                where,
+                f"'{key}' must be a number (a boolean is draft-04's form: say so with "
+                '"$schema": "http://json-schema.org/draft-04/schema#")',
+            )
+        if node[key] and bound in out:
+            out[key] = out.pop(bound)
+
+    def _decimal_range(self, out: dict[str, Any], path: str) -> None:
+        """Bounds beside a decimal ``multipleOf``, moved half a step off the first and last multiples they allow.
+
+        llguidance finds those multiples with binary floats, in which 19.99 / 0.01 is 1998.9999999999998: the
+        range [19.99, 19.99] held no multiple of 0.01 for it. Half a step out, no other multiple comes in.
+        """
+        step = Decimal(repr(out["multipleOf"]))
+        first = last = None
+        if (low := _decimal_bound(out, "minimum", "exclusiveMinimum")) is not None:
+            first = (low[0] / step).to_integral_value(ROUND_CEILING) * step
+            first += step if low[1] and first == low[0] else 0
+        if (high := _decimal_bound(out, "maximum", "exclusiveMaximum")) is not None:
+            last = (high[0] / step).to_integral_value(ROUND_FLOOR) * step
+            last -= step if high[1] and last == high[0] else 0
+        if first is not None and last is not None and first > last:
+            self._refuse(_key(path, "multipleOf"), f"no multiple of {out['multipleOf']} lies between the bounds")
+        for keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+            out.pop(keyword, None)
+        if first is not None:
+            out["minimum"] = float(first - step / 2)
+        if last is not None:
+            out["maximum"] = float(last + step / 2)
+
+    def _exclusive(self, branches: list[Any], where: str) -> None:
+        """Refuse a ``oneOf`` unless no value can match two of its branches (then it equals ``anyOf``).
+
+        Provably exclusive here: branches of distinct types (integer counted as a number), or objects that each
+        require one same property with a constant value of their own (a discriminated union, as Pydantic writes
+        it). Anything else would need the grammar to count matching branches, which it cannot.
+        """
+        resolved = [self._resolve(b["$ref"]) if isinstance(b, dict) and "$ref" in b else b for b in branches]
+        if len(resolved) == 1 or _distinct_types(resolved) or _discriminated(resolved):
+            return
+        self._refuse(
+            where,
+            "'oneOf' is enforced only when its branches exclude each other (distinct types, or a required "
+            "property with a distinct const in each branch, as in a discriminated union); use 'anyOf'",
+        )
 
     def _keyword(self, key: str, value: Any, where: str, depth: int) -> Any:
         if key in ("properties", "patternProperties", "$defs", "definitions"):
@@ -162,8 +270,8 @@ class SchemaChecker:
         return self._bound(key, value, where)
 
     def _bound(self, key: str, value: Any, where: str) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self._refuse(where, f"'{key}' must be a number")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            self._refuse(where, f"'{key}' must be a finite number")
         if key in ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"):
             limit = MAX_LENGTH_BOUND if key.endswith("Length") else MAX_ITEMS_BOUND
             if value < 0 or value != int(value):
@@ -187,12 +295,163 @@ class SchemaChecker:
     def _ref(self, ref: object, where: str) -> None:
         if not isinstance(ref, str) or not ref.startswith("#"):
             self._refuse(where, "only local references ('#/$defs/...') are supported")
-        target: Any = self._root
-        for part in ref[1:].lstrip("/").split("/") if ref != "#" else ():
-            name = part.replace("~1", "/").replace("~0", "~")
-            if isinstance(target, dict) and name in target:
-                target = target[name]
-            elif isinstance(target, list) and name.isdigit() and int(name) < len(target):
-                target = target[int(name)]
+        if _pointer(self._root, ref) is _MISSING:
+            self._refuse(where, f"the reference {json.dumps(ref)} points to nothing in this schema")
+
+    def _resolve(self, ref: object) -> Any:
+        """What a (checked) local reference points to; None where it points nowhere."""
+        target = _pointer(self._root, ref) if isinstance(ref, str) else _MISSING
+        return None if target is _MISSING else target
+
+    def _refuse_empty_cycles(self, schema: dict[str, Any]) -> None:
+        """Refuse a ``$ref`` that comes back to where it started through ``$ref``, ``anyOf``, ``oneOf`` and
+        ``allOf`` alone: no property or item in between, so no finite JSON value matches it (``{"$ref": "#"}``)."""
+        done: set[int] = set()
+
+        def visit(node: object, path: str, via: str, on_path: set[int]) -> None:
+            if not isinstance(node, dict) or id(node) in done:
+                return
+            if id(node) in on_path:
+                self._refuse(via, "the reference leads back to itself without an object or array in between")
+            on_path.add(id(node))
+            if isinstance(node.get("$ref"), str):
+                visit(self._resolve(node["$ref"]), _ref_path(node["$ref"]), _key(path, "$ref"), on_path)
+            for keyword in SAME_VALUE:
+                for i, sub in enumerate(node.get(keyword) or ()):
+                    where = f"{_key(path, keyword)}[{i}]"
+                    visit(sub, where, where, on_path)
+            on_path.discard(id(node))
+            done.add(id(node))
+
+        for node, path in _subschemas(schema, "$"):
+            visit(node, path, path, set())
+
+
+_MISSING = object()
+
+
+def _pointer(root: Any, ref: str) -> Any:
+    """The value a local JSON pointer (``#/$defs/Item``) names in ``root``, or ``_MISSING``."""
+    target = root
+    for part in ref[1:].lstrip("/").split("/") if ref not in ("#", "#/") else ():
+        name = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(target, dict) and name in target:
+            target = target[name]
+        elif isinstance(target, list) and name.isdigit() and int(name) < len(target):
+            target = target[int(name)]
+        else:
+            return _MISSING
+    return target
+
+
+def _ref_path(ref: str) -> str:
+    """A local reference written as a schema path: ``#/$defs/Item`` is ``$.$defs.Item``."""
+    path = "$"
+    for part in ref[1:].lstrip("/").split("/") if ref not in ("#", "#/") else ():
+        name = part.replace("~1", "/").replace("~0", "~")
+        path = f"{path}[{name}]" if name.isdigit() else _key(path, name)
+    return path
+
+
+def _subschemas(node: object, path: str) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every subschema of a (checked) schema with its path, the schema first."""
+    if not isinstance(node, dict):
+        return
+    yield node, path
+    for key, value in node.items():
+        where = _key(path, key)
+        if key in ("properties", "patternProperties", "$defs", "definitions") and isinstance(value, dict):
+            for name, sub in value.items():
+                yield from _subschemas(sub, _key(where, name))
+        elif key in ("additionalProperties", "items"):
+            yield from _subschemas(value, where)
+        elif key in (*SAME_VALUE, "prefixItems") and isinstance(value, list):
+            for i, sub in enumerate(value):
+                yield from _subschemas(sub, f"{where}[{i}]")
+
+
+def _open_by_intent(schema: dict[str, Any], resolve: Callable[[object], Any]) -> set[int]:
+    """The objects that must stay open: each part of an ``allOf`` adds properties the others' objects hold."""
+    open_: set[int] = set()
+
+    def keep(node: object) -> None:
+        if not isinstance(node, dict) or id(node) in open_:
+            return
+        open_.add(id(node))
+        if "$ref" in node:
+            keep(resolve(node["$ref"]))
+        for keyword in SAME_VALUE:
+            subschemas = node.get(keyword)
+            for sub in subschemas if isinstance(subschemas, list) else ():
+                keep(sub)
+
+    for node, _ in _subschemas(schema, "$"):
+        if "allOf" in node:
+            keep(node)
+    return open_
+
+
+def _decimal_bound(schema: dict[str, Any], inclusive: str, exclusive: str) -> tuple[Decimal, bool] | None:
+    """The tighter of a lower (or upper) bound pair as a decimal, and whether it is exclusive."""
+    bounds = [(Decimal(repr(schema[k])), k == exclusive) for k in (inclusive, exclusive) if k in schema]
+    if not bounds:
+        return None
+    tighter = max if inclusive == "minimum" else min
+    return tighter(bounds, key=lambda bound: (bound[0], bound[1] if inclusive == "minimum" else not bound[1]))
+
+
+def _types(schema: object) -> set[str] | None:
+    if not isinstance(schema, dict):
+        return None
+    if "const" in schema or "enum" in schema:
+        values = [schema["const"]] if "const" in schema else schema["enum"]
+        return {_json_type(v) for v in values} if isinstance(values, list) else None
+    named = schema.get("type")
+    if named is None:
+        return None
+    return set(named) if isinstance(named, list) else {named}
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "object" if isinstance(value, dict) else "array" if isinstance(value, list) else "string"
+
+
+def _distinct_types(branches: list[Any]) -> bool:
+    seen: set[str] = set()
+    for branch in branches:
+        types = _types(branch)
+        if types is None:
+            return False
+        if "number" in types:
+            types = types | {"integer"}
+        if types & seen:
+            return False
+        seen |= types
+    return True
+
+
+def _discriminated(branches: list[Any]) -> bool:
+    """One property required by every branch, with a const (or one-value enum) that differs between them."""
+    if not all(isinstance(b, dict) and isinstance(b.get("properties"), dict) for b in branches):
+        return False
+    candidates = set.intersection(*(set(b.get("required") or ()) for b in branches))
+    for name in sorted(candidates):
+        values = []
+        for branch in branches:
+            prop = branch["properties"].get(name)
+            if isinstance(prop, dict) and "const" in prop:
+                values.append(json.dumps(prop["const"], sort_keys=True))
+            elif isinstance(prop, dict) and isinstance(prop.get("enum"), list) and len(prop["enum"]) == 1:
+                values.append(json.dumps(prop["enum"][0], sort_keys=True))
             else:
-                self._refuse(where, f"the reference {json.dumps(ref)} points to nothing in this schema")
+                break
+        else:
+            if len(set(values)) == len(values):
+                return True
+    return False

@@ -3,18 +3,23 @@
 The grammar already makes an invalid answer impossible; this check is what lets enclave *claim* validity
 instead of assuming it. Formats are checked for the same syntax the grammar enforces (RFC 3339 dates and
 times, ...): jsonschema skips several formats without optional packages, and its calendar check of dates is
-stricter than any grammar (February 29 of any year is syntax the grammar allows).
+stricter than any grammar (February 29 of any year is syntax the grammar allows). ``multipleOf`` is checked
+on the decimal numbers the JSON text wrote, not on their binary floats, which say 19.99 is no multiple of 0.01.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import jsonschema
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError
-from jsonschema.validators import validator_for
+from jsonschema.exceptions import SchemaError, ValidationError
+from jsonschema.protocols import Validator
+from jsonschema.validators import extend, validator_for
 
 from enclave.errors import InvalidRequest
 
@@ -41,6 +46,23 @@ def _format_checker() -> FormatChecker:
 FORMATS = _format_checker()
 
 
+def _multiple_of(validator: Validator, divisor: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "number") or not isinstance(divisor, int | float):
+        return
+    try:
+        failed = Decimal(repr(instance)) % Decimal(repr(divisor)) != 0
+    except InvalidOperation:  # the quotient has more digits than decimal's precision: as a float, then
+        quotient = instance / divisor
+        failed = quotient != quotient or abs(quotient) == float("inf") or int(quotient) != quotient
+    if failed:
+        yield ValidationError(f"{instance!r} is not a multiple of {divisor!r}")
+
+
+@functools.cache
+def _decimal_multiples(cls: type[Validator]) -> type[Validator]:
+    return extend(cls, {"multipleOf": _multiple_of})
+
+
 class SchemaValidator:
     """A compiled jsonschema validator for one schema; ``problem`` describes the first violation, if any."""
 
@@ -51,7 +73,7 @@ class SchemaValidator:
         except SchemaError as exc:
             where = "$" + "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in exc.absolute_path)
             raise InvalidRequest(f"{where}: not a valid JSON Schema: {exc.message}", param=param) from exc
-        self._validator = cls(schema, format_checker=FORMATS)
+        self._validator = _decimal_multiples(cls)(schema, format_checker=FORMATS)
 
     def problem(self, instance: object) -> str | None:
         error = jsonschema.exceptions.best_match(self._validator.iter_errors(instance))
