@@ -48,6 +48,47 @@ def test_sdk_parse_returns_the_pydantic_object(client: openai.OpenAI) -> None:
     assert choice.message.parsed == Person.model_validate_json(choice.message.content)
 
 
+class Card(BaseModel):
+    method: Literal["card"]
+    last4: str = Field(pattern=r"^[0-9]{4}$")
+
+
+class Cash(BaseModel):
+    method: Literal["cash"]
+    currency: Literal["EUR", "USD"]
+
+
+class Payment(BaseModel):
+    amount: float = Field(multiple_of=0.01, ge=0, le=1000)
+    payment: Annotated[Card | Cash, Field(discriminator="method")]
+
+
+def test_sdk_parse_with_a_discriminated_union_and_its_message_sent_back(client: openai.OpenAI) -> None:
+    """A Pydantic discriminated union (oneOf of $refs) with a decimal multipleOf is enforced, and the parsed
+    message, appended to the conversation as the SDK's examples do, is accepted in the next request."""
+    messages: list[Any] = [{"role": "user", "content": "I paid 19.99 by card ending in 4242. As JSON."}]
+    completion = client.chat.completions.parse(
+        model=MODEL, messages=messages, response_format=Payment, temperature=0, max_tokens=120
+    )
+    choice = completion.choices[0]
+    assert choice.finish_reason == "stop", choice.message.content
+    assert isinstance(choice.message.parsed, Payment)
+    messages += [choice.message, {"role": "user", "content": "And the currency?"}]
+    again = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=8)
+    assert again.choices[0].message.content is not None
+
+
+def test_a_schema_nested_past_the_json_parsers_limit_is_refused_by_field(server: str) -> None:
+    schema: dict[str, Any] = {"type": "string"}
+    for _ in range(150):  # 300 levels of JSON: past pydantic's parser, within Python's
+        schema = {"type": "object", "properties": {"a": schema}, "required": ["a"]}
+    request = {"model": MODEL, "messages": ASK, "response_format": {"type": "json_schema", "json_schema": {
+        "name": "deep", "schema": schema}}}  # fmt: skip
+    response = httpx.post(f"{server}/v1/chat/completions", content=json.dumps(request), timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "response_format"
+
+
 def test_json_object_is_a_json_object(client: openai.OpenAI) -> None:
     response = client.chat.completions.create(
         model=MODEL, messages=ASK, temperature=0, max_tokens=120, response_format={"type": "json_object"}

@@ -57,8 +57,22 @@ def test_a_decimal_multiple_of_validates_as_the_decimal_it_is() -> None:
     assert SchemaValidator({"type": "number", "multipleOf": 0.01}, "x").problem(1e300) is None
 
 
-def test_a_satisfiable_decimal_range_is_accepted() -> None:
-    checked({"type": "number", "multipleOf": 0.01, "minimum": 19.99, "maximum": 19.99})
+def test_a_decimal_range_of_few_multiples_is_their_enum() -> None:
+    assert checked({"type": "number", "multipleOf": 0.01, "minimum": 19.99, "maximum": 19.99}) == {
+        "type": "number",
+        "enum": [19.99],
+    }
+    assert checked({"type": "integer", "multipleOf": 0.5, "exclusiveMinimum": 1, "maximum": 3})["enum"] == [2, 3]
+
+
+def test_a_wide_decimal_range_is_moved_half_a_step_out() -> None:
+    out = checked({"type": "number", "multipleOf": 0.01, "minimum": 0, "exclusiveMaximum": 100})
+    assert out == {"type": "number", "multipleOf": 0.01, "minimum": -0.005, "maximum": 99.995}
+
+
+def test_a_decimal_range_without_a_multiple_is_refused() -> None:
+    message = refusal({"type": "number", "multipleOf": 0.1, "minimum": 0.01, "maximum": 0.09})
+    assert message.startswith("$.multipleOf: no multiple of 0.1")
 
 
 def test_a_pydantic_discriminated_union_is_enforced_as_any_of() -> None:

@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.background import BackgroundTask
 
 from enclave.api.errors import sse_error
 from enclave.engines.base import Delta
-from enclave.errors import EnclaveError
+from enclave.errors import EnclaveError, InvalidRequest
 from enclave.gateway import Answer
 
 T = TypeVar("T")
@@ -30,8 +30,23 @@ async def parse_body(request: Request, model: type[M]) -> M:
     """Validate the JSON body whatever its Content-Type says (curl users often send none).
 
     Invalid JSON or fields raise pydantic's ValidationError, which the error handlers turn into a 400.
+    pydantic's JSON parser stops at 200 levels of nesting; a deeper body (a JSON Schema of nested objects
+    reaches that soon) is parsed by Python's, so that the field at fault is named rather than the body
+    called invalid JSON. Past Python's own limit (about 1,000 levels) it is refused as too deep.
     """
-    return model.model_validate_json(await request.body())
+    body = await request.body()
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        if not any(e["type"] == "json_invalid" and "recursion" in str(e.get("ctx")) for e in exc.errors()):
+            raise
+        try:
+            data = json.loads(body)
+        except RecursionError:
+            raise InvalidRequest("The request body nests JSON deeper than this server parses.") from None
+        except ValueError:
+            raise exc from None
+    return model.model_validate(data)
 
 
 def event(payload: dict[str, Any]) -> str:

@@ -62,6 +62,8 @@ NOT_ENFORCEABLE = frozenset(
 )  # fmt: skip
 FORMATS = frozenset({"date-time", "date", "time", "duration", "email", "hostname", "ipv4", "ipv6", "uuid", "uri"})
 TYPES = frozenset({"null", "boolean", "object", "array", "number", "integer", "string"})
+# A decimal multipleOf's range holding fewer multiples than this is enforced as their enum (see _decimal_range).
+_FEW_MULTIPLES = 64
 # Drafts whose exclusiveMinimum/exclusiveMaximum are booleans modifying minimum/maximum.
 BOOLEAN_EXCLUSIVE_DRAFTS = ("http://json-schema.org/draft-03/schema", "http://json-schema.org/draft-04/schema")
 # Keywords whose subschemas apply to the same value as their parent: a $ref cycle through them alone never
@@ -179,10 +181,11 @@ class SchemaChecker:
             out[key] = out.pop(bound)
 
     def _decimal_range(self, out: dict[str, Any], path: str) -> None:
-        """Bounds beside a decimal ``multipleOf``, moved half a step off the first and last multiples they allow.
+        """Bounds beside a decimal ``multipleOf``, rewritten so that llguidance finds the multiples they allow.
 
-        llguidance finds those multiples with binary floats, in which 19.99 / 0.01 is 1998.9999999999998: the
-        range [19.99, 19.99] held no multiple of 0.01 for it. Half a step out, no other multiple comes in.
+        llguidance finds them with binary floats, in which 19.99 / 0.01 is 1998.9999999999998: for it the range
+        [19.99, 19.99] held no multiple of 0.01, and a range holding a few failed while generating. A range of
+        a few multiples becomes their ``enum``; a wider one is moved half a step out (no multiple comes in).
         """
         step = Decimal(repr(out["multipleOf"]))
         first = last = None
@@ -196,6 +199,17 @@ class SchemaChecker:
             self._refuse(_key(path, "multipleOf"), f"no multiple of {out['multipleOf']} lies between the bounds")
         for keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
             out.pop(keyword, None)
+        if first is not None and last is not None and (last - first) / step < _FEW_MULTIPLES:
+            integers = out.get("type") == "integer"
+            values = [first + i * step for i in range(int((last - first) / step) + 1)]
+            out["enum"] = [int(v) if integers else float(v) for v in values if not integers or v == int(v)]
+            if not out["enum"]:
+                self._refuse(
+                    _key(path, "multipleOf"), f"no integer multiple of {out['multipleOf']} lies between the bounds"
+                )
+            del out["multipleOf"]
+            self._budget.enum_values += len(out["enum"])
+            return
         if first is not None:
             out["minimum"] = float(first - step / 2)
         if last is not None:
