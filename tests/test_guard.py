@@ -87,28 +87,71 @@ def test_look_alikes_are_not_flagged(text: str) -> None:
     assert found(text) == []
 
 
-def test_every_full_date_is_found_unless_the_configuration_says_birth_dates_only() -> None:
+def test_a_date_is_personal_data_where_the_text_ties_it_to_a_person() -> None:
+    # A birth date in any of the guard's languages, and the dates of a person's stay or operation, are found; a
+    # release date, a meeting, a log's timestamp are not.
     text = (
-        "Seen on 5/25/1953, 31.12.2020, 2024-02-03T10:00 and March 5, 1953; born on 12/03/1984. "
-        "Not dates: version 1.10.12, ratio 1/2/3, 13/13/2020, 2024-13-01, 10.12.2020.5, May 2020."
+        "DOB 12/03/1984. Aufnahme am 02.06.2025, Entlassung am 09.06.2025. nata a Bari il 3 maggio 1970. "
+        "Séjour du 02/04/2025 au 06/04/2025. Operada 10/06. "
+        "Release on 2025-08-14; the meeting is on 12/03/2024; 2025-06-12T03:14:07Z INFO started."
     )
     assert found(text) == [
+        ("DATE_OF_BIRTH", "12/03/1984"),
+        ("DATE", "02.06.2025"),
+        ("DATE", "09.06.2025"),
+        ("DATE_OF_BIRTH", "3 maggio 1970"),
+        ("DATE", "02/04/2025"),
+        ("DATE", "06/04/2025"),
+        ("DATE", "10/06"),
+    ]
+    assert GUARD.scan(["The meeting is on 12/03/2024."]).data_class is None
+
+
+def test_dates_birth_reports_birth_dates_only_and_dates_all_every_full_date() -> None:
+    text = "Geb. 14.01.1958, aufgenommen am 22.05.2025; Release am 01.10.2025, 5/25/1953, March 5, 1953."
+    birth = Guard(GuardConfig(dates="birth", entities={"backend": "none"}))
+    assert [(f.entity_type, text[f.start : f.end]) for f in birth.find(text)] == [("DATE_OF_BIRTH", "14.01.1958")]
+    every = Guard(GuardConfig(dates="all", entities={"backend": "none"}))
+    assert [(f.entity_type, text[f.start : f.end]) for f in every.find(text)] == [
+        ("DATE_OF_BIRTH", "14.01.1958"),
+        ("DATE", "22.05.2025"),
+        ("DATE", "01.10.2025"),
         ("DATE", "5/25/1953"),
-        ("DATE", "31.12.2020"),
-        ("DATE", "2024-02-03"),
         ("DATE", "March 5, 1953"),
-        ("DATE_OF_BIRTH", "12/03/1984"),
     ]
-    birth_only = Guard(GuardConfig(dates="birth", entities={"backend": "none"}))
-    assert [(f.entity_type, text[f.start : f.end]) for f in birth_only.find(text)] == [
-        ("DATE_OF_BIRTH", "12/03/1984"),
+    not_dates = "Not dates: version 1.10.12, ratio 1/2/3, 13/13/2020, 2024-13-01, 10.12.2020.5, May 2020."
+    assert every.find(not_dates) == []
+
+
+def test_pasted_records_are_read_by_their_field_names() -> None:
+    # The field says what a value is where the value alone could not: a first name that is a word, a city, an
+    # identifier, a birth date in a column.
+    guard = Guard(GuardConfig())
+    table = "first_name;last_name;dob;city\nHope;Carver;1971-04-02;Leeds\nMax;Ortiz;1988-11-30;Bilbao"
+    assert [(f.entity_type, table[f.start : f.end]) for f in guard.find(table)] == [
+        ("PERSON", "Hope"),
+        ("PERSON", "Carver"),
+        ("DATE_OF_BIRTH", "1971-04-02"),
+        ("LOCATION", "Leeds"),
+        ("PERSON", "Max"),
+        ("PERSON", "Ortiz"),
+        ("DATE_OF_BIRTH", "1988-11-30"),
+        ("LOCATION", "Bilbao"),
     ]
-    assert GUARD.scan(["The meeting is on 12/03/2024."]).data_class == "confidential"
+    record = '{"patient_id": "K-20931", "nom": "Caron", "prenom": "Inès", "ville": "Lille", "service": "ORL"}'
+    assert [(f.entity_type, record[f.start : f.end]) for f in guard.find(record)] == [
+        ("MEDICAL_RECORD_NUMBER", "K-20931"),
+        ("PERSON", "Caron"),
+        ("PERSON", "Inès"),
+        ("LOCATION", "Lille"),
+    ]
+    # A field named "name" holds a thing's name as often as a person's, and a warehouse's town is no one's.
+    assert guard.find('{"name": "Production Cluster", "warehouse": "Erfurt", "started": "2025-06-11"}') == []
 
 
 def test_what_only_the_shorter_of_two_overlapping_findings_covers_stays_found() -> None:
     # The fund's name is the longer claim; the person before it, which the tagger ran into it, is not lost.
-    guard = Guard(GuardConfig())
+    guard = Guard(GuardConfig(entities={"types": ["PERSON", "ORGANIZATION"]}))
     text = "Keijo Salmela of NEXT FUNDS International Equity MSCI-KOKUSAI (Unhedged) Exchange Traded Fund"
     spans = [text[f.start : f.end] for f in guard.find(text)]
     assert spans == ["Keijo Salmela", "NEXT FUNDS International Equity MSCI-KOKUSAI (Unhedged) Exchange Traded Fund"]

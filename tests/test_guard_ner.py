@@ -25,58 +25,135 @@ def found(text: str) -> list[tuple[str, str]]:
     return [(f.entity_type, text[f.start : f.end]) for f in GUARD.find(text)]
 
 
+# What names a person is evidence, not capitals: a name the lists know, a title, a role, a greeting, a mail
+# header, a verb whose subject is a person, an e-mail address that spells the name.
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Please add Inessa Samoylova as a beneficiary.", [("PERSON", "Inessa Samoylova")]),
-        ("I spoke with Mr. Tokaryev yesterday.", [("PERSON", "Tokaryev")]),
-        ("Tomaszewski began writing as a teenager.", [("PERSON", "Tomaszewski")]),
-        ("Forward it to Djevad R. Mitnjek before noon.", [("PERSON", "Djevad R. Mitnjek")]),
-        ("The song is by Christiane de Vaan.", [("PERSON", "Christiane de Vaan")]),
-        ("ask john tomlinson about it", [("PERSON", "john tomlinson")]),
-        # An initial's or a title's full stop does not end the sentence; "James" is not "jam" + "es".
-        ("Mr. Boyes grew up here.", [("PERSON", "Boyes")]),
-        ("Novel M. Ermakov, the social worker, said so.", [("PERSON", "Novel M. Ermakov")]),
-        (
-            "Alba shouted at James: leave Hans's kid alone!",
-            [("PERSON", "Alba"), ("PERSON", "James"), ("PERSON", "Hans's")],
-        ),
-        # A given name that is also a dictionary word, capitalised inside a sentence that is not in title case.
-        ("Henry had given Laura his address.", [("PERSON", "Henry"), ("PERSON", "Laura")]),
-        ("I want to add Felicity Marshall as a beneficiary.", [("PERSON", "Felicity Marshall")]),
+        # A given name and a surname, in any of the guard's languages, a surname no list knows after a given name.
+        ("Please add Felicity Marshall as a beneficiary.", [("PERSON", "Felicity Marshall")]),
+        ("Die Unterlagen hat Kerstin Jäger schon geprüft.", [("PERSON", "Kerstin Jäger")]),
+        ("Le colis est pour Aurélie Marchand, au deuxième étage.", [("PERSON", "Aurélie Marchand")]),
+        ("Abbiamo sentito Tommaso Greco ieri sera.", [("PERSON", "Tommaso Greco")]),
+        ("Het pakket is afgegeven bij Daan Visser.", [("PERSON", "Daan Visser")]),
+        ("Umowę podpisała Małgorzata Nowak w piątek.", [("PERSON", "Małgorzata Nowak")]),
+        ("The customer, Oluwaseun Adebanjo-Smith, asked for a refund.", [("PERSON", "Oluwaseun Adebanjo-Smith")]),
         ("Please add Veronica van der Voet to the account.", [("PERSON", "Veronica van der Voet")]),
-        # What the words around say where capitals cannot: a sentence's subject, a speaker's label, a name asked
-        # for, a word spelt with letters English does not use, a name listed with names, the same name again.
-        ("Darda is very reliable.", [("PERSON", "Darda")]),
-        ("Walentyna, can I please speak to your boss?", [("PERSON", "Walentyna")]),
-        ("Sigríður asked for a refund.", [("PERSON", "Sigríður")]),
-        ("Intro\nTammy: Remember me?", [("PERSON", "Tammy")]),
+        ("Hello, this is Mr. Luiz Sousa MD.", [("PERSON", "Luiz Sousa MD")]),
+        (
+            "Approved by F. Martinez, countersigned J. Whitcombe.",
+            [("PERSON", "F. Martinez"), ("PERSON", "J. Whitcombe")],
+        ),
+        ("Please add Inessa Samoylova as a beneficiary.", [("PERSON", "Inessa Samoylova")]),
+        ("I met Thaís Correia at the fair.", [("PERSON", "Thaís Correia")]),
+        # Polish names in their cases: dative, accusative, vocative.
+        ("Dokumenty przekazałem pani Barbarze Wiśniewskiej.", [("PERSON", "Barbarze Wiśniewskiej")]),
+        ("Proszę przekazać dokumenty Katarzynie.", [("PERSON", "Katarzynie")]),
+        # ALL CAPS and "Surname, Given".
+        ("NEW STARTER: OLIVER HARTMANN, JUNIOR ANALYST", [("PERSON", "OLIVER HARTMANN")]),
+        ("Pat.: Schneider, Karl-Heinz, 81 J., Station 3", [("PERSON", "Schneider, Karl-Heinz")]),
+        # A given name alone that is no everyday word.
+        ("Thanks Siobhan, I'll loop in Ravi from procurement.", [("PERSON", "Siobhan"), ("PERSON", "Ravi")]),
+        # Surnames and names that are words, where the words around say a person stands there.
+        ("Befund an Dr. med. Vogel gefaxt.", [("PERSON", "Vogel")]),
+        ("Rendez-vous annulé par Mme Perrin ce matin.", [("PERSON", "Perrin")]),
+        ("Reclamación de la Sra. Paz sobre la factura.", [("PERSON", "Paz")]),
+        ("La dott.ssa Speranza richiama domani.", [("PERSON", "Speranza")]),
+        ("mevr. De Jong belt morgen terug.", [("PERSON", "De Jong")]),
+        ("Rozmawiałem z panem Wilkiem o fakturze.", [("PERSON", "Wilkiem")]),
+        ("Her son Will can pick her up after four.", [("PERSON", "Will")]),
+        ("Nurse note: Mr Mark Bishop declined breakfast.", [("PERSON", "Mark Bishop")]),
+        ("Hi Grace, the slides are attached.", [("PERSON", "Grace")]),
+        (
+            "From: Harriet Quill <h.quill@example.org>",
+            [("PERSON", "Harriet Quill"), ("EMAIL_ADDRESS", "h.quill@example.org")],
+        ),
+        ("On Monday, Okonjo wrote that the parcel never came.", [("PERSON", "Okonjo")]),
         ("What's your last name? Pinto", [("PERSON", "Pinto")]),
         ("Name:    Cleofe Y Mateo", [("PERSON", "Cleofe Y Mateo")]),
+        ("Dear Ms Whitcombe, thank you for your letter.", [("PERSON", "Whitcombe")]),
+        ("Sehr geehrte Frau Lindholm, vielen Dank.", [("PERSON", "Lindholm")]),
+        # The same name again, where nothing else said so.
         (
-            "They had 3: Khasucha, Brenda and April.",
-            [("PERSON", "Khasucha"), ("PERSON", "Brenda"), ("PERSON", "April")],
+            "Ticket from Hope Asante. Asante says the router keeps rebooting.",
+            [("PERSON", "Hope Asante"), ("PERSON", "Asante")],
         ),
+        # Names typed in lower case: spelt by an e-mail address, asked for, or two names no English word.
         (
-            "Forbes was influenced by a song sung by Subhan K Forbes.",
-            [("PERSON", "Forbes"), ("PERSON", "Subhan K Forbes")],
+            "pls refund will carter, his mail is willcarter77@example.com",
+            [("PERSON", "will carter"), ("EMAIL_ADDRESS", "willcarter77@example.com")],
         ),
-        ("Have you been to a Andrea Bilić concert?", [("PERSON", "Andrea Bilić")]),
-        ("Hello, this is Mr. Luiz Sousa MD.", [("PERSON", "Luiz Sousa MD")]),
-        ("Lovenjoel bridge is falling down.", [("LOCATION", "Lovenjoel")]),
-        ("Netherlands leader gives an order.", [("LOCATION", "Netherlands")]),
+        ("refund to account holder: m. t. gallagher", [("PERSON", "m. t. gallagher")]),
+        ("ci vediamo da luca bianchi alle 18", [("PERSON", "luca bianchi")]),
+        ("rückruf an jonas meyer bitte", [("PERSON", "jonas meyer")]),
+        # Places tied to a person: where they live, were born, are moving to.
+        ("Mein Nachbar wohnt in Bielefeld.", [("LOCATION", "Bielefeld")]),
+        ("She was born in Tartu and moved to Helsinki in 2019.", [("LOCATION", "Tartu"), ("LOCATION", "Helsinki")]),
+        ("nata a Bari il 3 maggio 1970", [("LOCATION", "Bari"), ("DATE_OF_BIRTH", "3 maggio 1970")]),
+        ("We moved here from Cyprus (Greek)", [("LOCATION", "Cyprus (Greek)")]),
+        # Addresses: the street forms, a British postcode closing an address, Dutch canal streets, floors.
+        ("Ship it to 221 Baker Street, London NW1 6XE.", [("ADDRESS", "221 Baker Street, London NW1 6XE")]),
+        ("He lives on the north side of Linzer Strasse 69.", [("ADDRESS", "Linzer Strasse 69")]),
         ("He lives on the north side of Dobrovského 30.", [("ADDRESS", "Dobrovského 30")]),
         (
             "> 42 Spilman Street\n> Apt. 3\n> Leeds LS1 4AB",
             [("ADDRESS", "42 Spilman Street\n> Apt. 3\n> Leeds LS1 4AB")],
         ),
-        ("We moved here from Tartu in Estonia.", [("LOCATION", "Tartu"), ("LOCATION", "Estonia")]),
-        ("She grew up in Vyskytná nad Jihlavou.", [("LOCATION", "Vyskytná nad Jihlavou")]),
-        ("My sister lives in Ohio.", [("LOCATION", "Ohio")]),
-        ("Ship it to 221 Baker Street, London NW1 6XE.", [("ADDRESS", "221 Baker Street, London NW1 6XE")]),
-        ("He lives on the north side of Linzer Strasse 69.", [("ADDRESS", "Linzer Strasse 69")]),
         ("New address: 4698 rue des Églises Est, Apt. 12", [("ADDRESS", "4698 rue des Églises Est, Apt. 12")]),
         ("Mail goes to P.O. Box 255 now.", [("ADDRESS", "P.O. Box 255")]),
+        (
+            "residing at Ivy Cottage, Upper Slaughter, Cheltenham GL54 2JD",
+            [("ADDRESS", "Ivy Cottage, Upper Slaughter, Cheltenham GL54 2JD")],
+        ),
+        ("Bezorgen op: Lijnbaansgracht 21, 1015 GP Amsterdam", [("ADDRESS", "Lijnbaansgracht 21, 1015 GP Amsterdam")]),
+        (
+            "Lieferadresse: Goethestraße 12, 3. OG rechts, 60313 Frankfurt",
+            [("ADDRESS", "Goethestraße 12, 3. OG rechts, 60313 Frankfurt")],
+        ),
+        ("Ms. Crystal Walker Suite 111", [("PERSON", "Crystal Walker"), ("ADDRESS", "Suite 111")]),
+        (
+            "Our offices are at the corner of 5th Avenue and 42nd Street.",
+            [("ADDRESS", "the corner of 5th Avenue and 42nd Street")],
+        ),
+        ("Send it to USNS Duncan, FPO AP 36724", [("ADDRESS", "USNS Duncan, FPO AP 36724")]),
+        ("It is C/ Canarias 66, Lazkao", [("ADDRESS", "C/ Canarias 66, Lazkao")]),
+        ("42 Spilman Street\n031-529-449 office", [("ADDRESS", "42 Spilman Street"), ("PHONE_NUMBER", "031-529-449")]),
+        (
+            "22933 79 Rue de Ouerdanine\nCockle Bay\n, QC\n 59703",
+            [("ADDRESS", "22933 79 Rue de Ouerdanine\nCockle Bay\n, QC\n 59703")],
+        ),
+        (
+            "284 Ringvej 177\n Suite 183\n Qaqortoq\n\n Greenland 49732",
+            [("ADDRESS", "284 Ringvej 177\n Suite 183\n Qaqortoq\n\n Greenland 49732")],
+        ),
+        ("I'll meet you at Hana and R Capela 83 after the concert.", [("ADDRESS", "Hana and R Capela 83")]),
+        ("Stop at ul. Praussa Ksawerego 29, Łódź", [("ADDRESS", "ul. Praussa Ksawerego 29, Łódź")]),
+        ("Proszę dostarczyć na ul. Długa 5/12 m. 4", [("ADDRESS", "ul. Długa 5/12 m. 4")]),
+        (
+            "52 Huntly Street\nLondon\nDOB 5/25/1953\nMobile: 631 331 197",
+            [("ADDRESS", "52 Huntly Street\nLondon"), ("DATE_OF_BIRTH", "5/25/1953"), ("PHONE_NUMBER", "631 331 197")],
+        ),
+        ("We'll meet at 78252 Teréz krt. 56., Balatonbozsok", [("ADDRESS", "78252 Teréz krt. 56., Balatonbozsok")]),
+        (
+            "Hi, I'm Sarah O'Connor; the file went to Ronald McDonald and DeShawn Lee.",  # capitals inside a name
+            [("PERSON", "Sarah O'Connor"), ("PERSON", "Ronald McDonald"), ("PERSON", "DeShawn Lee")],
+        ),
+        (
+            "Patient Ahmed Khan was admitted on 03/02/2024 to St. Mary's.",  # a role, and a date of his health
+            [("PERSON", "Ahmed Khan"), ("DATE", "03/02/2024")],
+        ),
+    ],
+)
+def test_named_entity_is_found(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+ORGANISATIONS = Guard(GuardConfig(entities={"types": ["PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"]}))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("I used to work for Vaxart Inc. as a zoologist.", [("ORGANIZATION", "Vaxart Inc.")]),
         ("She joined Brooks Macdonald Group plc in May.", [("ORGANIZATION", "Brooks Macdonald Group plc")]),
         # Legal suffixes in their dotted, glued and bracketed forms; two companies in one run of capitals.
@@ -97,17 +174,6 @@ def found(text: str) -> list[tuple[str, str]]:
             "Shares in Equity Residential Properties Trust fell.",
             [("ORGANIZATION", "Equity Residential Properties Trust")],
         ),
-        # Places that are ordinary words: a country, or a multi-word place made of ordinary words.
-        ("The Princess Royal arrived this morning from Finland.", [("LOCATION", "Finland")]),
-        ("United Kingdom leader gives an order.", [("LOCATION", "United Kingdom")]),
-        ("Ms. Crystal Walker Suite 111", [("PERSON", "Crystal Walker"), ("ADDRESS", "Suite 111")]),
-        (
-            "Our offices are at the corner of 5th Avenue and 42nd Street.",
-            [("ADDRESS", "the corner of 5th Avenue and 42nd Street")],
-        ),
-        ("Send it to USNS Duncan, FPO AP 36724", [("ADDRESS", "USNS Duncan, FPO AP 36724")]),
-        ("It is C/ Canarias 66, Lazkao", [("ADDRESS", "C/ Canarias 66, Lazkao")]),
-        ("42 Spilman Street\n031-529-449 office", [("ADDRESS", "42 Spilman Street"), ("PHONE_NUMBER", "031-529-449")]),
         # Securities as exchanges list them: the issuer cut short, then the instrument's terms.
         (
             "Filippa Napolitano from ISHS VII/SHS CL-DIST GBP is the keynote speaker",
@@ -129,7 +195,6 @@ def found(text: str) -> list[tuple[str, str]]:
             "Granules India Ltd\n\nPSC 6674, Box 1965\nAPO AP 40104",
             [("ORGANIZATION", "Granules India Ltd"), ("ADDRESS", "PSC 6674, Box 1965\nAPO AP 40104")],
         ),
-        # A company ending in an organisation word, person's name or not; a listing's class after its form.
         (
             "I work for Eaton Vance Tax-Managed Diversified Equity Income Fund",
             [("ORGANIZATION", "Eaton Vance Tax-Managed Diversified Equity Income Fund")],
@@ -142,122 +207,99 @@ def found(text: str) -> list[tuple[str, str]]:
             "Thaís Correia of Marine Products Corporation's board",
             [("PERSON", "Thaís Correia"), ("ORGANIZATION", "Marine Products Corporation's")],
         ),
-        # Addresses: a state line after a comma, a country after a blank line, the street line above a unit,
-        # a street's name before its number, two streets that meet, Polish and Hungarian street words.
-        (
-            "22933 79 Rue de Ouerdanine\nCockle Bay\n, QC\n 59703",
-            [("ADDRESS", "22933 79 Rue de Ouerdanine\nCockle Bay\n, QC\n 59703")],
-        ),
-        (
-            "284 Ringvej 177\n Suite 183\n Qaqortoq\n\n Greenland 49732",
-            [("ADDRESS", "284 Ringvej 177\n Suite 183\n Qaqortoq\n\n Greenland 49732")],
-        ),
-        (
-            "}}54215 113 Ane Habib Bourguiba\n}}Suite 633\n}}Cite El Ayachi",
-            [("ADDRESS", "54215 113 Ane Habib Bourguiba\n}}Suite 633\n}}Cite El Ayachi")],
-        ),
         (
             "United Oil & Gas PLC\nTavcarjeva 103 Espinal Branch\n Suite 075",
             [("ORGANIZATION", "United Oil & Gas PLC"), ("ADDRESS", "Tavcarjeva 103 Espinal Branch\n Suite 075")],
         ),
-        ("I'll meet you at Hana and R Capela 83 after the concert.", [("ADDRESS", "Hana and R Capela 83")]),
-        (
-            "Katie Miles\nJamie and 42 Spilman Street",
-            [("PERSON", "Katie Miles"), ("ADDRESS", "Jamie and 42 Spilman Street")],
-        ),
-        ("Stop at ul. Praussa Ksawerego 29, Łódź", [("ADDRESS", "ul. Praussa Ksawerego 29, Łódź")]),
-        # The block goes on after the address, the address does not: a date, a label, an e-mail.
-        (
-            "52 Huntly Street\nLondon\nDOB 5/25/1953\nMobile: 631 331 197",
-            [("ADDRESS", "52 Huntly Street\nLondon"), ("DATE_OF_BIRTH", "5/25/1953"), ("PHONE_NUMBER", "631 331 197")],
-        ),
-        ("We'll meet at 78252 Teréz krt. 56., Balatonbozsok", [("ADDRESS", "78252 Teréz krt. 56., Balatonbozsok")]),
-        (
-            "Meet me at 513 43 Farrar Parade Suite 151 KOOJAN WA",
-            [("ADDRESS", "513 43 Farrar Parade Suite 151 KOOJAN WA")],
-        ),
-        # Places: a qualifier in brackets, a state after a preposition, a place after a verb of travel.
-        ("We moved here from Cyprus (Greek)", [("LOCATION", "Cyprus (Greek)")]),
-        ("In Czech Republic they sing company songs.", [("LOCATION", "Czech Republic")]),
-        ("On Sunday we returned to Liers by helicopter.", [("LOCATION", "Liers")]),
-        # A given name at a sentence's start that English also uses, before a name nothing else could be; a
-        # given name no list knows before a surname.
-        ("Tilly Nicholson will be talking", [("PERSON", "Tilly Nicholson")]),
-        (
-            "Hi, I'm Sarah O'Connor; the file went to Ronald McDonald and DeShawn Lee.",  # capitals inside a name
-            [("PERSON", "Sarah O'Connor"), ("PERSON", "Ronald McDonald and DeShawn Lee")],
-        ),
-        (
-            "Patient Ahmed Khan was admitted on 03/02/2024 to St. Mary's.",  # a role, and a date no street's number
-            [("PERSON", "Ahmed Khan"), ("DATE", "03/02/2024")],
-        ),
         ("according to the W.A.G payment solutions plc website", [("ORGANIZATION", "W.A.G payment solutions plc")]),
-        ("Teodor Aune\nPrivate household cook", [("PERSON", "Teodor Aune")]),
     ],
 )
-def test_named_entity_is_found(text: str, expected: list[tuple[str, str]]) -> None:
-    assert found(text) == expected
+def test_organisations_are_found_where_configured(text: str, expected: list[tuple[str, str]]) -> None:
+    assert [(f.entity_type, text[f.start : f.end]) for f in ORGANISATIONS.find(text)] == expected
+
+
+def test_organisations_are_not_personal_data_by_default() -> None:
+    # A company is no natural person: by default it is not reported, even one named for its founder.
+    for text in ("I used to work for Vaxart Inc. as a zoologist.", "Kredit für die Bäckerei Otto Brandt GmbH."):
+        assert found(text) == []
 
 
 @pytest.mark.parametrize(
     "text",
     [
+        # Places alone: an office, a data centre, a country of origin of goods, a city in the news.
+        "Netherlands leader gives an order.",
+        "Our Frankfurt and Dublin data centres failed over at noon.",
+        "Made in Portugal, batch 0425.",
+        "Die Racks ziehen von Offenbach nach Hanau um.",
+        "Le serveur de Lyon redémarre chaque nuit.",
+        "Moved the ticket to Closed Won; migrated the engine from Nagios to Prometheus.",
+        # Technology and products, eponyms and diseases: names, but of no one.
+        "The Kafka consumers lag; Grafana and Prometheus show it, Loki has the logs.",
+        "Julia and Python notebooks run in the new Jupyter image; Hugo builds the docs.",
+        "We migrated from Spring Boot to Quarkus and from Power BI to Looker.",
+        "Patients with Parkinson's disease, Crohn's disease or Hashimoto's thyroiditis were excluded.",
+        "Morbus Crohn und Colitis ulcerosa; die maladie de Parkinson; la enfermedad de Alzheimer.",
+        "Der Dijkstra-Algorithmus ersetzt die Haversine-Heuristik; see Dijkstra's algorithm.",
+        "Hartmann's solution 500 ml; the Glasgow Coma Scale was 14; Graves' disease ruled out.",
+        # Capitalised nouns of German, Dutch and Polish, headings, and sentence openers.
+        "Die Betriebsvereinbarung zur mobilen Arbeit wurde verlängert; Fragen an den Betriebsrat.",
+        "Herinnering: de beoordelingsgesprekken moeten voor 1 december zijn vastgelegd.",
+        "Przypominamy, że Formularze są dostępne w systemie kadrowym.",
+        "Bitte die Präsentation von letzter Woche nicht vergessen, Raum 2.14, Haus C. Danke!",
+        "KARTA INFORMACYJNA LECZENIA SZPITALNEGO",
+        # Companies, teams and things named like people.
+        "Die Firma Otto Logistik liefert ab Montag; das Team Infrastruktur baut um.",
+        "From: Platform Team\nTo: Engineering\nOn Thu, Data Team wrote:",
+        "Our Summer Sale ends on Friday; the Rose Garden opens in May.",
+        "Floor 3 is closed; use the Ground Floor rooms. Will you send the report on Monday?",
+        # Dates alone: a release, a deadline, a log's timestamp.
+        "Release 3.2 ships on 2025-08-14; maintenance window on 21 June 2025, 06:00.",
+        '{"event":"deploy","started_at":"2025-06-11T07:58:00Z","status":"ok"}',
+        "Sprint review on 17/06/2025; the operation completed on 2025-06-12 without errors.",
+        # Logs and code.
+        "2025-06-12T10:15:03Z WARN user_id=48213 session expired, group instance id None",
+        "SELECT c.first_name, c.last_name FROM customers c LIMIT 10;",
+        '{"name": "payments-api", "owner": "team-billing", "tier": 1}',
+        # The old rules' cases that stay clean.
         "Will you send the report on Monday? May I call you in June?",
         "Please review the Quarterly Budget before the Board Meeting.",
         "Thanks, that works for me.",
         "The Princess arrived this morning.",
         "Capitalized words like Wisdom and Discipline are often mistaken with names.",
-        "How do I check my balance on my credit card?",
         "WHAT ??? I DON'T KNOW WHAT TO PRESS NEXT!!!",
         "The ATM ate my PIN card, ASAP please.",
         "Email me the spreadsheet before Friday.",
-        "The expressions are evaluated from left to right.",
         "I'm sure I'd have said so, and I've said it before.",
-        "See the Working Group notes.",  # two words, the first at the sentence's start: not a company
-        "The Trust Fund pays out in May.",
-        "Turn left at the corner of the table and the wall.",
-        "Q&A and R&D sessions are on Friday.",
-        # Title case and articles: capitals that say nothing about names.
         "How To Grant Access To The Shared Drive",
         "We Will Bill You Monthly.",
-        "Our Summer Sale ends on Friday.",
         "The Grant Committee meets today.",
         "Press Enter and then Page Down.",
-        "The Princess arrived this morning.",
-        # Context cues that say nothing about names: a label that is an ordinary word, a passive verb, a list of
-        # days, an accented loanword.
         "Note: the report is due.",
-        "Summary: we spent the budget.",
         "Grant is awarded yearly.",
         "Monday, Tuesday and Wednesday are busy.",
         "Résumé attached.",
-        "Please translate this into Spanish, then into Icelandic.",  # languages are capitalised, not names
+        "Please translate this into Spanish, then into Icelandic.",
         "The first name is a required field.",
-        # Words that end like a street type before a year; a fund's term alone; a request's verb before a name's
-        # place; travel to a day.
         "During 1996 the team grew.",
-        "Buy an ETF if you want to diversify.",
-        "Brands of Urban and more.",
-        "We returned to Monday's agenda.",
         "We returned to Work after lunch.",
-        # Identifiers from code are written with capitals inside; "place" and "via" in lower case are English.
         "A LogRecord instance is logged; an SSLContext holds keys; BytesIO is a stream of bytes.",
         "Each stub has a place of its own, sent via the queue.",
-        # Two things and a number are no intersection: no word of them is a street's name.
         "Terms and Conditions 12 apply; Rock and Roll 45 records; Sales and Marketing 2024 budget.",
+        "The AUC went from 0,74 naar 0,79 after retraining.",
     ],
 )
-def test_ordinary_capitalised_words_are_not_names(text: str) -> None:
+def test_what_names_no_one_is_not_found(text: str) -> None:
     assert found(text) == []
 
 
 def test_entities_are_confidential_and_can_be_switched_off() -> None:
-    report = GUARD.scan(["Inessa Samoylova moved to Tartu."])
+    report = GUARD.scan(["Inessa Samoylova moved to Tallinn."])
     assert report.counts == {"PERSON": 1, "LOCATION": 1}
     assert report.data_class == "confidential"
     only_people = Guard(GuardConfig(entities={"types": ["PERSON"]}))
-    assert [f.entity_type for f in only_people.find("Inessa Samoylova moved to Tartu.")] == ["PERSON"]
-    assert Guard(GuardConfig(entities={"backend": "none"})).find("Inessa Samoylova moved to Tartu.") == []
+    assert [f.entity_type for f in only_people.find("Inessa Samoylova moved to Tallinn.")] == ["PERSON"]
+    assert Guard(GuardConfig(entities={"backend": "none"})).find("Inessa Samoylova moved to Tallinn.") == []
 
 
 def test_a_model_backend_that_is_not_installed_is_a_config_error() -> None:
@@ -276,7 +318,7 @@ def test_loading_the_builtin_backend_makes_no_network_connection(monkeypatch: py
     lexicon.load.cache_clear()
     backend = entities.load(EntitiesConfig())
     assert backend is not None
-    assert list(backend.find("Call Inessa Samoylova in Tartu.")) == [("PERSON", 5, 21), ("LOCATION", 25, 30)]
+    assert list(backend.find("Call Inessa Samoylova, who lives in Tartu.")) == [("PERSON", 5, 21), ("LOCATION", 36, 41)]
     assert attempts == []
 
 

@@ -50,7 +50,9 @@ def hostile(size: int) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("guard-offload")
-    config = write_config(directory, {"guard": {"max_chars": 1_200_000}}, context=1024, parallel=2, threads=2)
+    # Organisations on, so the companies of the hostile text are read too (they are off by default).
+    guard = {"max_chars": 1_200_000, "entities": {"types": ["PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"]}}
+    config = write_config(directory, {"guard": guard}, context=1024, parallel=2, threads=2)
     with running_server(config, directory / "server.log") as url:
         yield url
 

@@ -17,7 +17,8 @@ import pytest
 from enclave.config import GuardConfig
 from enclave.guard.scanner import Guard
 
-GUARD = Guard(GuardConfig())
+# Organisations on (they are off by default), so the shapes that once made the company tagger slow are read.
+GUARD = Guard(GuardConfig(entities={"types": ["PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"]}))
 
 
 def repeat(unit: str) -> Callable[[int], str]:
@@ -43,6 +44,13 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "JWT starts": repeat("eyJ-"),
     "private key headers": repeat("-----BEGIN PRIVATE KEY-----\n"),
     "prose": repeat("Jane Roe (jane.roe@example.com, +1 415 555 2671) lives at 221 Baker Street, London. "),
+    # The evidence the name tagger reads: addresses that spell names, names in lower case, pasted records,
+    # places and dates tied to people, British postcodes closing an address.
+    "spelt names": repeat("anna.kowalska@example.com wrote to anna kowalska, "),
+    "json records": repeat('{"name":"Anna Kowalska","nom":"Caron","city":"Leeds"},'),
+    "table rows": lambda size: "nachname;vorname;ort\n" + repeat("Kowalska;Anna;Leeds\n")(size - 21),
+    "tied places and dates": repeat("lives in Leeds, admitted 12/03/2025 - 14/03/2025, "),
+    "postcodes": repeat("Flat 2, 9 Mill Lane, Sheffield S3 8LT, "),
 }
 
 

@@ -274,15 +274,11 @@ class CustomPattern(_Strict):
 
 class EntitiesConfig(_Strict):
     """Named entities (people, places, addresses, organisations). ``builtin``: word lists and patterns, no
-    model; ``spacy``/``presidio``: that library's English model, when installed; ``none``: off."""
+    model; ``spacy``/``presidio``: that library's English model, when installed; ``none``: off. Organisations
+    are not personal data (a company is no natural person) and are reported only when listed in ``types``."""
 
     backend: Literal["builtin", "spacy", "presidio", "none"] = "builtin"
-    types: list[Literal["PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"]] = [
-        "PERSON",
-        "LOCATION",
-        "ADDRESS",
-        "ORGANIZATION",
-    ]
+    types: list[Literal["PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"]] = ["PERSON", "LOCATION", "ADDRESS"]
     spacy_model: str = "en_core_web_sm"  # an installed package name or a model directory, never downloaded
 
 
@@ -296,10 +292,11 @@ class GuardConfig(_Strict):
     enabled: bool = True
     entities: EntitiesConfig = EntitiesConfig()
     action: Literal["keep_local", "pseudonymize", "block", "allow"] = "keep_local"
-    # all: every full calendar date (day, month and year) is personal data, as HIPAA's Safe Harbor method treats
-    # every date of a patient's record: without context no one can tell a birth date from another date. birth:
-    # only a date the text marks as a birth date ("born on", "DOB").
-    dates: Literal["all", "birth"] = "all"
+    # personal: a date is personal data where the text ties it to a person: a birth date ("DOB", "geb.", "née
+    # le"), or a date of a person's health ("Admitted:", "operata 09/06"); a date alone (a release, a deadline) is
+    # not. birth: birth dates only. all: every full calendar date besides, as HIPAA's Safe Harbor method treats
+    # every date of a patient's record.
+    dates: Literal["personal", "birth", "all"] = "personal"
     custom_patterns: list[CustomPattern] = []
     deny_terms: list[str] = []
     deny_terms_class: DataClass = "restricted"

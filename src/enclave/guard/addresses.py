@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from enclave.guard.dates import MONTHS
 from enclave.guard.lexicon import Lexicon
 
 # Street types as written in English and the languages of Europe and Latin America (USPS Pub. 28 abbreviations
@@ -18,7 +19,8 @@ _STREET_TYPES = (
     r"|gardens|grove|hill|park|walk|wharf|quay|expressway|freeway|turnpike|pike|route|rte|parade"
 )
 _GLUED_TYPES = (  # written as the end of the street's name: Plattenstrasse, Kapelaniestraat, Meierijlaan
-    r"stra(?:ss|ß)e|str\.|weg|laan|straat|gasse|platz|allee|ring|damm|vej|gade|gatan|vägen|veien|väg|katu|tie"
+    r"stra(?:ss|ß)e|str\.|weg|laan|straat|gracht|kade|singel|plein|dreef|steeg|gasse|platz|allee|ring|damm|vej|gade"
+    r"|gatan|vägen|veien|väg|katu|tie"
 )
 _LEADING_TYPES = (  # written before the name: Rue de Libya 3, Avenida Noruega, Via Roma, C/ Canarias
     r"c/|rue|rua|via|viale|calle|avenida|avenue|av\.|avda\.?|carrer|piazza|plaza|praça|largo|ulica|ul\.|rruga|strada|calea"
@@ -33,6 +35,9 @@ _UNIT = (
     r"(?:apt\.?|apartment|suite|ste\.?|unit|flat|p\.?\s?o\.?\s?box|box|psc|dpo|fpo|apo)"
     r"\s*+(?:#\s*+)?\d{1,6}[A-Za-z]?"
 )
+
+# The floor or flat after a house number: "2. OG links", "m. 16" (Polish "mieszkanie").
+_FLAT = r"\d{1,2}\.\s?(?:og|stock|etage)(?:\s+(?:links|rechts|mitte))?|m\.\s?\d{1,4}"
 
 _ANCHOR = re.compile(
     # "the corner of 5th Avenue and Main Street": two streets, each a few words or numbers (first: the street
@@ -65,7 +70,7 @@ _WORD_BEFORE = re.compile(r"[^\W\d_]+$")
 # postcode, country. A line may open with a quoting or list mark ("> ", "- ", "• ") that is not part of it.
 _NEXT = re.compile(
     rf"(?:[ \t]*(?:\n|\\n)[ \t]*(?:[^\w\s\"'“‘(]{{1,3}}[ \t]*)?|[ \t]*,[ \t]*|[ \t]+)"
-    rf"(?P<piece>{_UNIT}|[\w'’.()-]+)",
+    rf"(?P<piece>{_UNIT}|{_FLAT}|[\w'’.()-]+)",
     re.IGNORECASE,
 )
 _JOINERS = frozenset(
@@ -104,6 +109,11 @@ _CUE = re.compile(
     rf"\s+(?P<address>(?:[^\W\d_][\w'’.-]*[ \t]+){{1,4}}{_NUMBER}\b)"
 )
 _LEADING = re.compile(rf"(?:{_LEADING_TYPES})\s", re.IGNORECASE)
+_FLAT_PIECE = re.compile(_FLAT, re.IGNORECASE)
+# A British postcode, which closes an address: "CF10 3AT", "G63 0JQ", "SW1A 1AA".
+_UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b")
+# A date ("14 June 2025, 06:00") or a decimal's digits ("0,74 naar 0,79") where a house number would stand.
+_NOT_A_STREET = re.compile(rf"(?i:\d{{1,2}}\.?\s(?:de\s)?(?:{MONTHS})\b)|(?<=\d[,.])\d")
 _HOUSE_NUMBER = re.compile(rf"(?:\b{_NUMBER}|{_UNIT})[ \t]*(?:\n|\\n|,)?[ \t]*$", re.IGNORECASE)
 _NUMBER_AFTER = re.compile(rf"(?:\s+{_NAME}){{0,2}}\s+\d")
 # Quoting and list marks that open a line of a block ("}} ", "> ", "• "), and the spaces after them.
@@ -131,7 +141,8 @@ class StreetAddress:
         anchors = [
             (m.start(), m.end())
             for m in _ANCHOR.finditer(text)
-            if (not m["corner"] or self._streets(m["one"], m["two"]))
+            if _NOT_A_STREET.match(text, m.start()) is None
+            and (not m["corner"] or self._streets(m["one"], m["two"]))
             and (not m["cross"] or self._street_name(m["second"]))
             # "a place of its own": in lower case and without a number, "place", "via" are English
             and not (m["leading"] and m.group()[0].islower() and not self._numbered(text, m))
@@ -143,6 +154,7 @@ class StreetAddress:
             if (before := _NAMES_BEFORE.search(text, max(0, m.start() - 80), m.start())) is not None
         ]
         anchors += [(m.start("address"), m.end("address")) for m in _CUE.finditer(text) if m["address"][0].isupper()]
+        anchors += [(self._before_postcode(text, m.start()), m.end()) for m in _UK_POSTCODE.finditer(text)]
         spans: list[tuple[int, int]] = []
         for start, end in sorted(anchors):
             if text[end - 1] == "." and len(text[start : end - 1].rsplit(maxsplit=1)[-1]) > 4:
@@ -154,6 +166,33 @@ class StreetAddress:
             spans.append((self._extend_back(text, start, spans[-1][1] if spans else 0), self._widen(text, end)))
         for start, end in spans:
             yield "ADDRESS", start, end
+
+    @staticmethod
+    def _before_postcode(text: str, start: int) -> int:
+        """Where the address that a British postcode closes begins: back over the town and up to three parts
+        before it, each after a comma ("of 7 Harbour View, Falmouth, Cornwall TR11 2LN", "residing at Croft
+        Cottage, Balmaha, Glasgow G63 0JQ"), to a part that opens with a house number or after a word in lower
+        case ("of", "at")."""
+        begin = start
+        for _ in range(4):
+            line = text.rfind("\n", max(0, begin - 60), begin) + 1
+            comma = text.rfind(",", max(line, begin - 60), begin)
+            part_start = comma + 1 if comma >= 0 else max(line, begin - 60)
+            words = text[part_start:begin].split()
+            kept = 0
+            for word in reversed(words):
+                if not (word[0].isupper() or word[0].isdigit()):
+                    break
+                kept += 1
+            if kept == 0:
+                break
+            begin = text.index(words[-kept], part_start)
+            if kept < len(words) or words[-kept][0].isdigit() or comma < 0:
+                break
+            begin = comma  # the whole part is the address's: read on before its comma
+        while begin < start and not text[begin].isalnum():
+            begin += 1
+        return begin
 
     def _extend_back(self, text: str, start: int, floor: int) -> int:
         """The parts of an address written before its anchor."""
@@ -232,7 +271,11 @@ class StreetAddress:
                 break  # a card or phone number, not a postcode
             if "\n" in m.group() and _NOT_ADDRESS_LINE.search(self._line(text, m.start("piece"))):
                 break  # "DOB 5/25/1953", "Mobile: 631 331 197", "jane@example.com": the block goes on, not the address
-            if not (piece[0].isupper() or piece[0].isdigit() or piece[:2].istitle()) and not self._continued(text, m):
+            if (
+                not (piece[0].isupper() or piece[0].isdigit() or piece[:2].istitle())
+                and _FLAT_PIECE.fullmatch(piece) is None
+                and not self._continued(text, m)
+            ):
                 break
             end = m.end() - piece.endswith(".")  # a full stop ends the sentence, not the postcode
         if (country := _COUNTRY_LINE.match(text, end)) is not None:

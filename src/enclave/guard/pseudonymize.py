@@ -2,6 +2,12 @@
 
 The mapping lives in memory for one request only. Restoring a stream holds back only what could still be the
 beginning of a placeholder, so tokens keep flowing and a placeholder split across chunks is still restored.
+
+Placeholders cannot be forged: a request whose text already holds one ("<PERSON_1>", typed by its sender or
+pasted in a document) keeps it as it is, and the guard never issues that placeholder in the same request (the
+next free number is used), so only placeholders the guard issued are ever restored. Numbers stay small and
+deterministic, so the same prompt is pseudonymized the same way each time (a hosted model's prompt cache still
+applies) and a model reads "<PERSON_2>" as easily as "<PERSON_1>".
 """
 
 from __future__ import annotations
@@ -23,17 +29,25 @@ class Pseudonyms:
         self._by_value: dict[str, str] = {}
         self.originals: dict[str, str] = {}
         self._counts: dict[str, int] = {}
+        self._literal: set[str] = set()  # placeholder-like text the request itself carries: never issued
 
     def placeholder(self, entity_type: str, value: str) -> str:
         if value not in self._by_value:
-            n = self._counts[entity_type] = self._counts.get(entity_type, 0) + 1
-            token = f"<{entity_type}_{n}>"
+            n = self._counts.get(entity_type, 0) + 1
+            while (token := f"<{entity_type}_{n}>") in self._literal:
+                n += 1
+            self._counts[entity_type] = n
             self._by_value[value] = token
             self.originals[token] = value
         return self._by_value[value]
 
     def apply(self, texts: Sequence[str], findings: Sequence[Finding]) -> list[str]:
-        """Each text with its findings replaced (findings carry the index of the text they belong to)."""
+        """Each text with its findings replaced (findings carry the index of the text they belong to). ``texts``
+        are all the texts of the request (``guard.texts``): a placeholder written in any of them is never issued.
+        """
+        # A placeholder-shaped string in the result is then either one we issued or one the sender wrote: none
+        # can straddle a replacement, since a placeholder holds no "<" or ">" inside.
+        self._literal.update(m.group() for text in texts for m in self._placeholder.finditer(text))
         by_text: dict[int, list[Finding]] = defaultdict(list)
         for finding in findings:
             by_text[finding.message].append(finding)

@@ -15,12 +15,12 @@ import string
 from collections.abc import Iterator
 from typing import Protocol
 
-import phonenumbers
 from stdnum import iban, luhn
-from stdnum.gb import nhs
 from stdnum.us import ssn
 
 from enclave.guard.credentials import Secret
+from enclave.guard.national_ids import NationalIds
+from enclave.guard.phones import Phone
 
 
 class Recognizer(Protocol):
@@ -89,15 +89,6 @@ class UsSsn:
                 yield "US_SSN", start, end
 
 
-class UkNhsNumber:
-    _pattern = re.compile(r"(?i:\bnhs(?: number| no\.?)?\s*+(?:[:#]\s*+)?)(\d{3} ?\d{3} ?\d{4})\b")
-
-    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
-        for m in self._pattern.finditer(text):
-            if nhs.is_valid(_digits(m.group(1))):
-                yield "UK_NHS_NUMBER", m.start(1), m.end(1)
-
-
 class Email:
     _pattern = re.compile(r"\b[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}\b")
     _local = string.ascii_letters + string.digits + "._%+-"
@@ -116,52 +107,6 @@ class Email:
             if m is not None:
                 yield "EMAIL_ADDRESS", m.start(), m.end()
             pos = at + 1 if m is None else m.end()
-
-
-class Phone:
-    """Numbers valid in Google's numbering plans; and, where the text says phone, call, fax or mobile, a number of
-    8 to 15 digits in the grouped form of any country's local plan (these cannot be validated without knowing the
-    country; 7 digits is too short to tell from other numbers without it)."""
-
-    _enough_digits = re.compile(r"(?:\d\D{0,3}){6}")
-    _local = re.compile(  # (07700) 467763: a UK trunk code in brackets has five digits
-        r"(?<![\w.+/-])\+?(?:\(\d{1,5}\)|\d)(?:[ .-]?(?:\(\d{1,5}\)|\d)){5,16}(?:\s?x\d{1,5})?(?![\w/])"
-    )
-    _context = re.compile(
-        r"(?i:phone|call|mobile|cell|tel\b|fax|desk|office|reach|text me|whatsapp|sms|dial"
-        r"|answering|registered|number|messages? to)"
-    )
-    # Six or seven digits (412 8721, 84 23 30: local numbers without an area code) only in grouped form and right
-    # beside a word that says phone: "call 412 8721", "Phone: 355 4292", "34 76 31 office".
-    _short_before = re.compile(
-        r"(?i:\b(?:phone|tel|mobile|cell|fax|desk|call(?: me)?|reach me|text me|sms|whatsapp"
-        r"|messages? to|(?:my|your) registered)(?: (?:on|at))?(?: number)?\s*[:#]?\s*)$"
-    )
-    _short_after = re.compile(r"(?i:\s*+(?:[-(]\s*+)?(?:office|mobile|cell|fax|phone|tel|home|work)\b)")
-    _fictional = re.compile(r"555[ .-]01\d\d")  # NANP reserves 555-0100 to 555-0199 for films and examples
-    _grouped = re.compile(r"\d{2,4}(?:[ .-]\d{2,4}){1,2}")
-
-    def __init__(self, region: str = "US") -> None:
-        self._region = region
-
-    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
-        if not self._enough_digits.search(text):
-            return
-        for found in phonenumbers.PhoneNumberMatcher(text, self._region, leniency=phonenumbers.Leniency.VALID):
-            yield "PHONE_NUMBER", found.start, found.end
-        for m in self._local.finditer(text):
-            digits = len(_digits(m.group()))
-            near = text[max(0, m.start() - 30) : m.start()] + text[m.end() : m.end() + 10]
-            if (8 <= digits <= 15 and self._context.search(near)) or (digits in (6, 7) and self._short(text, m)):
-                yield "PHONE_NUMBER", m.start(), m.end()
-
-    def _short(self, text: str, m: re.Match[str]) -> bool:
-        """A six- or seven-digit number in groups, with a phone word right before or right after it."""
-        if not self._grouped.fullmatch(m.group()) or self._fictional.fullmatch(m.group()):
-            return False
-        return bool(
-            self._short_before.search(text, max(0, m.start() - 30), m.start()) or self._short_after.match(text, m.end())
-        )
 
 
 class IpAddress:
@@ -260,7 +205,7 @@ def builtin() -> list[Recognizer]:
         CreditCard(),
         Iban(),
         UsSsn(),
-        UkNhsNumber(),
+        NationalIds(),  # before Phone: a number both claim, beside a word naming the identifier, is that identifier
         Email(),
         Phone(),
         IpAddress(),

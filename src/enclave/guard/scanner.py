@@ -8,6 +8,8 @@ from enclave.config import DataClass, GuardConfig
 from enclave.engines.base import GenerationRequest
 from enclave.errors import GuardLimitExceeded
 from enclave.guard import entities
+from enclave.guard.dates import PersonalDates
+from enclave.guard.fields import FieldValues
 from enclave.guard.findings import DEFAULT_CLASSES, Finding, GuardReport
 from enclave.guard.pool import ScanPool
 from enclave.guard.recognizers import Custom, FullDate, Recognizer, builtin
@@ -24,8 +26,10 @@ class Guard:
         self.config = config
         self._pool = ScanPool(config)  # no process starts before the first long scan
         self._recognizers: list[Recognizer] = builtin()
+        self._recognizers.append(PersonalDates(config.dates))
         if config.dates == "all":
             self._recognizers.append(FullDate())
+        self._recognizers.append(FieldValues(entities.enabled_types(config.entities)))
         if (backend := entities.load(config.entities)) is not None:
             self._recognizers.append(backend)
         self.classes: dict[str, DataClass] = {**DEFAULT_CLASSES, **config.entity_classes}
@@ -110,8 +114,8 @@ class Guard:
 
     def inspect(self, request: GenerationRequest) -> GuardReport:
         """Every text the request carries (``guard.texts``): each message's content (system, user, assistant
-        and tool results alike), tool-call arguments, tool definitions, the response schema and passthrough
-        fields; a finding in any of them counts as one in a user message would."""
+        and tool results alike), tool-call arguments, tool definitions, the response schema, passthrough fields
+        and stop sequences; a finding in any of them counts as one in a user message would."""
         return self.scan(texts_of(request))
 
     async def inspect_async(self, request: GenerationRequest) -> GuardReport:

@@ -3,9 +3,14 @@
 The guard scans these texts and pseudonymization replaces values in them. A finding's ``message`` is the index
 of its text in this order: each message's content first (so index ``i`` is message ``i``), or the prompt; then
 the arguments of every assistant tool call in the history; the tool definitions (description, then the
-parameter schema); the response format's schema; and the string values of passthrough fields (``user``,
-``metadata``, ``prediction``, ...). JSON (arguments, schemas, passthrough values) is read as its string values,
-one text each, so that a replacement lands inside a JSON string and the JSON stays valid.
+parameter schema); the response format's schema; the string values of passthrough fields (``user``,
+``metadata``, ``prediction``, ...); and the ``stop`` sequences, one text each. JSON (arguments, schemas,
+passthrough values) is read as its string values, one text each, so that a replacement lands inside a JSON string
+and the JSON stays valid.
+
+A stop sequence is replaced as any other text of the request: a value in it gets the placeholder the same value
+gets in the messages, so an external model stops where it writes that placeholder, as the local model would stop
+where it writes the value.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ def texts_of(request: GenerationRequest) -> list[str]:
     messages = request.messages
     if not (
         request.tools
+        or request.stop
         or request.passthrough
         or request.response_format.schema is not None
         or (messages and any(m.tool_calls for m in messages))
@@ -94,6 +100,9 @@ def _walk(request: GenerationRequest, visit: Visit) -> GenerationRequest:
     passthrough = _json(request.passthrough, visit, numbers=False)
     if passthrough != request.passthrough:
         changes["passthrough"] = passthrough
+    stop = tuple(visit(sequence) for sequence in request.stop)
+    if stop != request.stop:
+        changes["stop"] = stop
     return dataclasses.replace(request, **changes) if changes else request
 
 

@@ -76,7 +76,8 @@ def tokenize(text: str) -> list[Token]:
                 initial,
                 last < 0 or (text[last] in _SENTENCE_END and not abbreviated),
                 not word.isascii(),
-                _CAMEL.search(word) is not None and not _NAME_PREFIX.match(word),
+                # (Most words have no capital after their first letter: the pattern is asked of the others.)
+                not word[1:].islower() and _CAMEL.search(word) is not None and not _NAME_PREFIX.match(word),
             )
         )
     if letters:
