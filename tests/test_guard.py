@@ -107,6 +107,70 @@ def test_a_date_is_personal_data_where_the_text_ties_it_to_a_person() -> None:
     assert GUARD.scan(["The meeting is on 12/03/2024."]).data_class is None
 
 
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Tom has been off sick since 03/02/2025, back on Monday.", "03/02/2025"),
+        ("She was signed off from 12 March 2025 for two weeks.", "12 March 2025"),
+        ("Die Krankmeldung vom 03.02.2025 liegt der Personalabteilung vor.", "03.02.2025"),
+        ("Herr K. ist krankgeschrieben seit 14.01.2025.", "14.01.2025"),
+        ("La trabajadora está de baja médica desde el 12/03/2025.", "12/03/2025"),
+        ("Le salarié est en arrêt maladie depuis le 05/02/2025.", "05/02/2025"),
+        ("Il collega è in malattia dal 10/01/2025 fino a nuovo avviso.", "10/01/2025"),
+        ("Mijn collega heeft zich ziek gemeld op 07-02-2025.", "07-02-2025"),
+        ("Pracownik jest na zwolnieniu lekarskim od 04.03.2025.", "04.03.2025"),
+    ],
+)
+def test_a_date_of_sick_leave_is_a_date_of_a_persons_health(text: str, date: str) -> None:
+    assert found(text) == [("DATE", date)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The design was signed off on 12/03/2025 by the board.",  # an approval, not a doctor's note
+        "El cliente dio de baja la cuenta el 12/03/2025.",  # an account closed
+        "The L4 load balancer has been up since 2025-01-02.",  # a network layer, not the Polish sick note
+    ],
+)
+def test_words_like_those_of_sick_leave_date_nothing_personal(text: str) -> None:
+    assert found(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Patienten-Nr.: 8812345, Station 4B", "8812345"),
+        ("Paciente remitido desde urgencias. NHC: 448812", "448812"),
+        ("historia clínica nº 5530127, revisión anual", "5530127"),
+        ("Numéro de dossier médical 88-1234 à rappeler.", "88-1234"),
+        ("Vedi cartella clinica n. AN2025-00451 per il decorso.", "AN2025-00451"),
+        ("Patiëntnummer 7712345 staat op het etiket.", "7712345"),
+        ("Proszę podać nr historii choroby: 12345/2025", "12345/2025"),
+        ("Hospital No. H1234567, seen in the fracture clinic.", "H1234567"),
+        # Words that number other things too: read where the text is about a patient's care.
+        ("Pat. Weber, 64 J., Fall-Nr. 2024-0071234, Aufnahme über die Notaufnahme.", "2024-0071234"),
+        ("Case no. 55231: patient reviewed in clinic, bloods repeated.", "55231"),
+        ("Patiente vue ce matin, n° de dossier 2025A00123.", "2025A00123"),
+    ],
+)
+def test_a_medical_record_number_is_found_after_the_words_that_name_it(text: str, number: str) -> None:
+    assert ("MEDICAL_RECORD_NUMBER", number) in found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Support case no. 55231: the login page times out.",
+        "N° de dossier 2025A00123 pour votre demande de subvention.",
+        "Dossiernummer 123456 voor uw verzekering.",
+        "The hospital no longer takes walk-ins after 18:00.",
+    ],
+)
+def test_a_case_number_outside_a_patients_care_is_no_record_number(text: str) -> None:
+    assert "MEDICAL_RECORD_NUMBER" not in [kind for kind, _ in found(text)]
+
+
 def test_dates_birth_reports_birth_dates_only_and_dates_all_every_full_date() -> None:
     text = "Geb. 14.01.1958, aufgenommen am 22.05.2025; Release am 01.10.2025, 5/25/1953, March 5, 1953."
     birth = Guard(GuardConfig(dates="birth", entities={"backend": "none"}))

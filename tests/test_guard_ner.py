@@ -148,6 +148,40 @@ def test_named_entity_is_found(text: str, expected: list[tuple[str, str]]) -> No
     assert found(text) == expected
 
 
+# A name no list knows, with nothing around it to say so, in English text: two capitalised words that are no
+# English word, no place, no product and no firm.
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Please add Oyvind Tveitnes to the shared mailbox.", "Oyvind Tveitnes"),
+        ("Follow up with Kazuhiro Tanabe in a couple of weeks.", "Kazuhiro Tanabe"),
+        ("The form was signed by Dragomir Vukašinović yesterday.", "Dragomir Vukašinović"),
+        ("Ticket reassigned to Zhanar Beisenova, she owns billing now.", "Zhanar Beisenova"),
+        ("Thanks to Aigerim K. Nurlanova for the review.", "Aigerim K. Nurlanova"),
+        ("Santino Arcuri will present the results.", "Santino Arcuri"),
+    ],
+)
+def test_a_name_no_list_knows_is_found_in_english_text(text: str, name: str) -> None:
+    assert found(text) == [("PERSON", name)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Goldman Sachs and Hewlett Packard both renewed the contract.",
+        "Tested on Xiaomi Redmi and Huawei Mate phones.",
+        "Flights to Buenos Aires were cancelled; Machu Picchu stays open.",
+        "Deploy Grafana Loki and Tempo to the staging cluster.",
+        # Outside English, capitalised unknown words are nouns as often: no evidence by themselves.
+        "Bitte den Konferenzraum Nordflügel für Dienstag buchen.",
+        "Dienstplan Notaufnahme",  # a heading with no cue word: nouns, long or ending as nouns do
+        "Onderwerp: Jaarafsluiting Bestuursvergadering",
+    ],
+)
+def test_two_unknown_words_that_name_no_one_are_not_found(text: str) -> None:
+    assert found(text) == []
+
+
 ORGANISATIONS = Guard(GuardConfig(entities={"types": ["PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"]}))
 
 

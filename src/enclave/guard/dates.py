@@ -4,9 +4,10 @@ operation, a stroke), in the guard's seven languages.
 A date alone is not personal data: a release, a deadline, a log's timestamp, a contract's date say nothing of
 anyone. A birth date is, and so is the date of a person's operation or hospital stay. What makes it one is
 written right before it: "DOB", "geb.", "née le", "nacido el", "nato a Roma il", "ur."; "Admitted:",
-"Aufnahme am", "Séjour du", "intervenida", "operata", "po udarze". A date in the same sentence as a birth date
-is that person's too ("geb. 22.09.1961) mit seit 01.06.2025 bestehendem Exanthem"), and so is the second date
-of a stay ("03.03.2025 – 14.03.2025").
+"Aufnahme am", "Séjour du", "intervenida", "operata", "po udarze"; sick leave: "off sick since", "Krankmeldung
+vom", "de baja médica desde", "en arrêt maladie depuis", "in malattia dal", "ziek gemeld op", "na zwolnieniu
+lekarskim od". A date in the same sentence as a birth date is that person's too ("geb. 22.09.1961) mit seit
+01.06.2025 bestehendem Exanthem"), and so is the second date of a stay ("03.03.2025 – 14.03.2025").
 
 ``guard.dates`` chooses: ``personal`` (the default) reports both kinds; ``birth`` birth dates only; ``all``
 every full calendar date besides (the scanner adds ``recognizers.FullDate``).
@@ -48,16 +49,19 @@ _BIRTH = re.compile(
 _HEALTH = re.compile(
     r"(?i:(?<![^\W\d_])(?:admitted|admission|discharged?|surgery|operated|colonoscopy|endoscopy|biopsy|diagnosed"
     r"|stroke|fracture|sick leave|sick note|died|deceased"
+    r"|off sick|off ill|sick since|ill since|off work sick|unfit for work|medical leave|sickness absence|fit note"
+    r"|signed off (?:sick|ill|work)|signed off(?= (?:from|until|till|for)\b)"
     r"|aufnahme|aufgenommen|entlassung|entlassen|aufenthalt|operiert|eingriff|unfall|sturz|krankgeschrieben"
-    r"|arbeitsunf[äa]hig|verstorben"
+    r"|krankmeldung|krankschreibung|krank ?gemeldet|arbeitsunf[äa]hig\w*|verstorben"
     r"|hospitalis[ée]e?|hospitalisation|s[ée]jour|entr[ée]e(?=\")|sortie(?=\")|admise?|op[ée]r[ée]e?|chute"
-    r"|d[ée]c[ée]d[ée]e?|arr[êe]t maladie"
+    r"|d[ée]c[ée]d[ée]e?|arr[êe]t (?:maladie|de travail)|cong[ée] (?:de )?maladie|malade"
     r"|ingreso|ingresad[oa]|alta(?=\s*:)|(?<=de )alta|(?<=el )alta|(?<=del )alta|intervenid[oa]|operad[oa]"
-    r"|cirug[íi]a|ca[íi]da|fallecid[oa]"
-    r"|ricovero|ricoverat[oa]|dimission[ei]|dimess[oa]|operat[oa]|caduta|decesso|referto"
-    r"|opname|opgenomen|ontslag|ontslagen|geopereerd|ingreep|overleden|ziekmelding"
+    r"|cirug[íi]a|ca[íi]da|fallecid[oa]|baja (?:m[ée]dica|laboral|por enfermedad)|incapacidad temporal"
+    r"|ricovero|ricoverat[oa]|dimission[ei]|dimess[oa]|operat[oa]|caduta|decesso|referto|malattia"
+    r"|opname|opgenomen|ontslag|ontslagen|geopereerd|ingreep|overleden|ziekmelding|ziek ?gemeld|ziek sinds"
+    r"|ziekteverlof"
     r"|hospitalizacja|przyj[ęe]t[ya]|przyj[ęe]cie|wypis|wypisan[ya]|operowan[ya]|zabieg|udar\w*"
-    r"|upadek|zgon|zwolnienie lekarskie)(?![^\W\d_]))"
+    r"|upadek|zgon|zwolnieni\w* lekarski\w*|zwolnieni\w* chorobow\w*|(?<=na )L4|niezdoln\w* do pracy)(?![^\W\d_]))"
     r"[^\n]{0,40}$"
 )
 # Between the two dates of one stay: "03.03.2025 – 14.03.2025", "du 02/04/2025 au 06/04/2025", "t/m".

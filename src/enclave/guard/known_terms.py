@@ -299,6 +299,25 @@ PRODUCTS = frozenset(
         "hugo docs",
     }
 )
+# Firms, brands and sights named in two words no dictionary knows, as a borrowed name is written in English text
+# ("Goldman Sachs" reads like "Rinaldo Arcuri"): the pair is no person by itself.
+FIRMS = frozenset(
+    {
+        "goldman sachs",
+        "hewlett packard",
+        "lazard freres",
+        "deutsche bank",
+        "procter gamble",
+        "dolce gabbana",
+        "bang olufsen",
+        "saatchi saatchi",
+        "ogilvy mather",
+        "xiaomi redmi",
+        "huawei mate",
+        "machu picchu",
+        "chichen itza",
+    }
+)
 EPONYMS = frozenset(
     [
         "crohn",

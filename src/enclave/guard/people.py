@@ -6,6 +6,8 @@ of words names a person when
 - a given name stands before another name ("Femke Smit", "Grace Ndlovu", "GÜNTHER HAAS"), initials before a
   surname ("A. Okafor"), or a surname before a comma and a given name ("Müller, Hans-Jürgen");
 - a given name stands alone that is no everyday word ("Olivier passe le soir");
+- in English text, or text with no cue word of any language, two capitalised words stand together that are no
+  English word, city, known term or firm ("Please add Arbi Vizirov");
 - the words around say so, for surnames and for names that are also words ("Will", "Grace", "Rosa", "Wilk"): a
   title ("Mrs", "Herrn", "Mme", "Sr.", "dott.ssa", "mevr.", "panią"), a role ("daughter", "Patientin:",
   "Kontoinhaber"), a greeting ("Hi Mark", "Beste Sanne"), a mail header ("From: ...", "... <a@b.c>"), or a verb
@@ -28,6 +30,7 @@ from functools import cache
 import names
 
 from enclave.guard import known_terms
+from enclave.guard.languages import languages
 from enclave.guard.lexicon import Lexicon, fold
 from enclave.guard.name_lists import GIVEN_NAMES, SURNAMES, WORD_NAMES
 from enclave.guard.name_words import LEGAL_SUFFIXES, NATIONALITIES, ORG_ENDINGS, POST_NOMINALS, UNIT_WORDS
@@ -93,6 +96,19 @@ _CUE_WORDS = (
 _SURNAME_SHAPE = re.compile(
     r"...(?:ova|ová|eva|ovna|wicz|enko|ić|vić|ovic|ović|sson|escu|yan|dze|shvili|oglu|oğlu|opoulos|akis)$"
 )
+# Endings of German and Dutch nouns, and their length: what a capitalised unknown word in a text without cue words
+# more likely is than a name ("Quartalsabschluss", "Bestuursvergadering", "Dienstplan").
+_NOUN_ENDING = re.compile(
+    r"(?:ung|heit|keit|schaft|nahme|plan|ling|ing|tion|sion|ismus|itat|iteit|raum|zimmer|dienst|schluss|bericht"
+    r"|stelle|gang|werk|zeug|wesen|leitung|ordnung|lijst|zaak|dag|tag)$"
+)
+_LONGEST_NAME = 13  # letters: "Kristoffersen"; "Vorstandssitzung" is longer
+
+
+def _noun(word: str) -> bool:
+    return len(word) > _LONGEST_NAME or _NOUN_ENDING.search(word) is not None
+
+
 # Given names that are also a month's short form, and what says it is the month: a number after it.
 _DATED = frozenset({"jan"})
 _NUMBER_AROUND = re.compile(r"\.?,? \d")
@@ -227,6 +243,29 @@ class _Spelt:
             at = text.find("@", at + 1)
 
 
+class _Language:
+    """What a text's cue words say of its language, asked once, and only when a run of unknown words needs it:
+    English, none (a list of names, an address block, a heading), or another."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._found: list[str] | None = None
+
+    def _languages(self) -> list[str]:
+        if self._found is None:
+            self._found = languages(self._text)
+        return self._found
+
+    @property
+    def english(self) -> bool:
+        found = self._languages()
+        return bool(found) and found[0] == "en"
+
+    @property
+    def unknown(self) -> bool:
+        return not self._languages()
+
+
 class People:
     """PERSON spans; no model, no network."""
 
@@ -284,13 +323,14 @@ class People:
             return
         worth = [self._worth(text, t) if t.capital else NONE for t in tokens]
         spelt = _Spelt(text)
+        language = _Language(text)
         person = [False] * len(tokens)
         joined: set[int] = set()
         i = 0
         while i < len(tokens):
             if tokens[i].capital and worth[i] > NONE:
                 j = self._run_end(text, tokens, worth, i)
-                for lo, hi in self._judge(text, tokens, worth, i, j, spelt):
+                for lo, hi in self._judge(text, tokens, worth, i, j, spelt, language):
                     if hi > j:
                         joined.add(j - 1)  # "Müller, Hans-Jürgen": one name across its comma
                     while (
@@ -358,7 +398,7 @@ class People:
         return token.capital and token.bare not in _CUE_WORDS and not token.camel
 
     def _judge(
-        self, text: str, tokens: list[Token], worth: list[int], i: int, j: int, spelt: _Spelt
+        self, text: str, tokens: list[Token], worth: list[int], i: int, j: int, spelt: _Spelt, language: _Language
     ) -> Iterator[tuple[int, int]]:
         """The person spans, as token ranges, in the run tokens[i:j]."""
         first, last = tokens[i], tokens[j - 1]
@@ -386,7 +426,7 @@ class People:
         if self._cued(text, tokens, worth, i, j, best, spelt):
             yield i, j
             return
-        if (found := self._unlisted(tokens, worth, capitals)) is not None:
+        if (found := self._unlisted(tokens, worth, capitals, language)) is not None:
             yield found
             return
         start = next((k for k in capitals if worth[k] >= WORD_GIVEN or tokens[k].initial), None)
@@ -449,19 +489,50 @@ class People:
             k += 1
         return False
 
-    def _unlisted(self, tokens: list[Token], worth: list[int], capitals: list[int]) -> tuple[int, int] | None:
-        """Two words no given-name list knows the first of: a name when the second has a surname's ending
-        ("Inessa Samoylova"), or when the first is spelt with letters English does not use and the second is a
-        surname ("Thaís Correia"). German nouns are capitalised and unknown too ("Tage Urlaub", "Konferenzraum
-        Berlin"): an unknown word before a surname is no evidence by itself."""
-        if len(capitals) != 2 or worth[capitals[0]] != UNKNOWN or tokens[capitals[0]].initial:
+    def _unlisted(
+        self, tokens: list[Token], worth: list[int], capitals: list[int], language: _Language
+    ) -> tuple[int, int] | None:
+        """Two words no given-name list knows the first of (an initial may stand between them): a name when the
+        second has a surname's ending ("Inessa Samoylova"), when the first is spelt with letters English does not
+        use and the second is a surname ("Thaís Correia"), or, in English text or text with no cue word of any
+        language, when neither is an English word, a city, a known term or a firm ("Arbi Vizirov", "Kisuke
+        Sugita"). German nouns are capitalised and unknown too ("Tage Urlaub", "Konferenzraum Berlin"): in German,
+        French or any other text an unknown word before a surname is no evidence by itself."""
+        if len(capitals) == 3 and tokens[capitals[1]].initial:
+            capitals = [capitals[0], capitals[2]]  # "Katrine P. Knudsen", "Agust M Svensson"
+        if len(capitals) != 2 or tokens[capitals[0]].initial:
             return None
         first, last = tokens[capitals[0]], tokens[capitals[1]]
         if first.upper or last.upper or self._technology(first) or self._technology(last) or self._wordy(last):
             return None
-        if _SURNAME_SHAPE.search(last.bare) or (first.foreign and worth[capitals[1]] == SURNAME):
+        before, after = worth[capitals[0]], worth[capitals[1]]
+        if before == UNKNOWN and (_SURNAME_SHAPE.search(last.bare) or (first.foreign and after == SURNAME)):
+            return capitals[0], capitals[1] + 1
+        # The Census surname list knows many given names of other countries ("Rinaldo", "Stanko", "Santino").
+        # Without a cue word the text may be a German or Dutch heading ("Dienstplan Notaufnahme"): its nouns are
+        # long or end as nouns do, names seldom.
+        if (
+            before in (UNKNOWN, SURNAME)
+            and after in (UNKNOWN, SURNAME)
+            and self._foreign_pair(first, last)
+            and (language.english or (language.unknown and not (_noun(first.bare) or _noun(last.bare))))
+        ):
             return capitals[0], capitals[1] + 1
         return None
+
+    def _foreign_pair(self, first: Token, last: Token) -> bool:
+        """Whether two capitalised words are a name English text borrowed: letters only, neither an English
+        word, an eponym or a city of 100,000 people, and together no product, firm or place ("Grafana Loki",
+        "Goldman Sachs", "Buenos Aires")."""
+        lexicon = self._words.lexicon
+        for token in (first, last):
+            word = token.bare
+            if len(word) < 2 or not word.isalpha() or lexicon.ordinary(word) or word in known_terms.EPONYMS:
+                return False
+            if fold(word) in lexicon.large_places:
+                return False  # a city's name ("Lisboa Centro"); a small town's is as often a surname ("Kasai")
+        pair = fold(f"{first.bare} {last.bare}")
+        return pair not in known_terms.PRODUCTS and pair not in known_terms.FIRMS and pair not in lexicon.places
 
     def _cued(self, text: str, tokens: list[Token], worth: list[int], i: int, j: int, best: int, spelt: _Spelt) -> bool:
         """Whether the words around the run say it names a person."""

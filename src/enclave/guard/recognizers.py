@@ -172,14 +172,43 @@ class FullDate:
 
 
 class MedicalRecordNumber:
+    """A patient's record or case number after the words that name it, in the guard's seven languages.
+
+    Words that only a record number follows ("MRN", "Patienten-Nr.", "NHC", "n° de dossier médical",
+    "cartella clinica n.", "patiëntnummer", "nr historii choroby", "Hospital No") are read anywhere; words that
+    number other things as well ("Fall-Nr.", "case no.", "n° de dossier", "dossiernummer", "ref") only in a text
+    about a patient's care, so a support ticket's case number is left alone. The number must contain a digit.
+    """
+
+    # The cues, then after the cue's last letter (or its "n°") the number, in capitals and digits as records
+    # print them. One pass over the text: the group "case" says which kind of cue stood before it.
     _pattern = re.compile(
-        r"(?i:\b(?:mrn|medical record(?: number| no\.?| #)?|patient id)\b\s*+(?:[:#]\s*+)?)([A-Z0-9][A-Z0-9-]{4,19})\b"
+        r"(?i:\b(?:mrn|medical record(?: number| no\.?| #)?|patient id|patient(?:en)?[- ]?(?:nr|nummer|number|no)"
+        r"|pati[ëe]nt ?nummer|hospital (?:no|number|#)|nhc|(?:n[º°o]\.? ?de )?historia cl[íi]nica(?: n[º°o])?"
+        r"|(?:n[º°o]\.? ?de |num[ée]ro de )dossier (?:m[ée]dical|patient)|dossier m[ée]dical(?: n[º°o])?|ipp"
+        r"|cartella clinica(?: n|nr| numero| n[º°])?|(?:nr|numer) historii choroby|historia choroby(?: nr)?"
+        r"|(?P<case>fall-?(?:nr|nummer)|aufnahme-?nr|case (?:no|number|#)|(?:n[º°o]\.? ?de |num[ée]ro de )dossier"
+        r"|dossiernummer|ref))"
+        r"(?![^\W\d_])\.?\s*+(?:[:#]\s*+)?)([A-Z0-9][A-Z0-9/-]{4,19})\b"
+    )
+    # Words of a patient's care: where they stand, a case or reference number is a patient's.
+    _CARE = re.compile(
+        r"(?i:\b(?:pat|patient\w*|pati[ëe]nt\w*|paciente|paziente|pacjent\w*|diagnos\w*|klinik\w*"
+        r"|clinic\w*|cl[íi]nic\w*|hospital\w*|krankenhaus|ziekenhuis|szpital\w*|ospedale|h[ôo]pital"
+        r"|aufnahme|admitted|admission|ingreso|ricovero|opname|dob|geb|geburtsdatum|therap\w*|ward)\b)"
     )
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
+        care: bool | None = None  # asked of the text once, at its first case number
         for m in self._pattern.finditer(text):
-            if any(c.isdigit() for c in m.group(1)):
-                yield "MEDICAL_RECORD_NUMBER", m.start(1), m.end(1)
+            if not any(c.isdigit() for c in m.group(2)):
+                continue
+            if m["case"] is not None:
+                if care is None:
+                    care = self._CARE.search(text) is not None
+                if not care:
+                    continue
+            yield "MEDICAL_RECORD_NUMBER", m.start(2), m.end(2)
 
 
 class Custom:
