@@ -9,6 +9,7 @@ gives a scenario its own circuit breaker), so one instance serves every scenario
     tools       calls the two TOOL_CALLS: whole, or streamed as OpenAI does (id and name first, arguments in
                 fragments of 4 characters), finish_reason "tool_calls"
     echo        answers with the last user message, streamed three characters a chunk
+    leak        answers with the last user message and LEAK (personal data the request did not carry)
     refusal     refuses in OpenAI's ``refusal`` field (REFUSAL), whole or streamed in two pieces
     echo-tools  calls "echo" with the last user message as its arguments' "text", streamed as "tools" does
     other       answers OTHER_REPLY (a rescuer whose text diverges)
@@ -52,6 +53,7 @@ from tests.servers import free_port
 REFUSAL = "I can't help with that request."
 REPLY = "Hello from the hosted model."
 OTHER_REPLY = "Greetings from another model."
+LEAK = " Also write to Anna Kowalska at anna.kowalska@firma.pl."
 JSON_REPLY = '{"city": "Paris", "temperature": 21}'
 TOOL_CALLS = [("call_1", "get_weather", '{"city": "Paris"}'), ("call_2", "get_time", '{"zone": "CET"}')]
 USAGE = {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}
@@ -108,8 +110,9 @@ def _words(reply: str, model: str) -> list[str]:
 
 
 def _reply(model: str, body: dict[str, Any]) -> str:
-    if model == "echo":
-        return next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
+    if model in ("echo", "leak"):
+        said = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
+        return said + LEAK if model == "leak" else said
     if model == "other":
         return OTHER_REPLY
     if model == "continue":

@@ -282,6 +282,15 @@ class EntitiesConfig(_Strict):
     spacy_model: str = "en_core_web_sm"  # an installed package name or a model directory, never downloaded
 
 
+GuardAction = Literal["keep_local", "pseudonymize", "block", "allow"]
+
+
+class GuardProjectConfig(_Strict):
+    """A project's own guard settings (by the project's name): its per-type actions beat the global ones."""
+
+    actions: dict[str, GuardAction] = {}
+
+
 class GuardConfig(_Strict):
     """The privacy guard. ``keep_local``: findings raise the request's data class (PCI/PHI/secrets to
     restricted, other personal data to confidential), so the policy keeps it inside; ``pseudonymize``: a
@@ -291,7 +300,15 @@ class GuardConfig(_Strict):
 
     enabled: bool = True
     entities: EntitiesConfig = EntitiesConfig()
-    action: Literal["keep_local", "pseudonymize", "block", "allow"] = "keep_local"
+    action: GuardAction = "keep_local"
+    # Per finding type (PERSON, ORGANIZATION, US_SSN, ...): what a finding of that type does to a request that
+    # would go to an external target; types not listed take ``action``. The strictest over a request's findings
+    # wins: block > keep_local > pseudonymize > allow.
+    actions: dict[str, GuardAction] = {}
+    projects: dict[str, GuardProjectConfig] = {}
+    # Answers from external targets: personal data in them that the request did not carry is counted in the
+    # audit log (flag), and a non-streamed answer holding some is refused (block; a stream is only flagged).
+    answers: Literal["off", "flag", "block"] = "off"
     # personal: a date is personal data where the text ties it to a person: a birth date ("DOB", "geb.", "née
     # le"), or a date of a person's health ("Admitted:", "operata 09/06"); a date alone (a release, a deadline) is
     # not. birth: birth dates only. all: every full calendar date besides, as HIPAA's Safe Harbor method treats
@@ -310,6 +327,20 @@ class GuardConfig(_Strict):
     # trip to a worker would cost more than its scan, a few microseconds a character).
     inline_chars: Annotated[int, Field(ge=0)] = 2_000
     workers: Annotated[int, Field(ge=1, le=64)] = 2
+
+    @model_validator(mode="after")
+    def _known_types(self) -> GuardConfig:
+        # Imported here: the guard's type registry imports this module's data classes.
+        from enclave.guard.findings import DEFAULT_CLASSES, DENY_TERM
+
+        known = {*DEFAULT_CLASSES, *(c.name for c in self.custom_patterns), DENY_TERM}
+        tables = {"actions": self.actions} | {f"projects.{n}.actions": p.actions for n, p in self.projects.items()}
+        for key, table in tables.items():
+            if unknown := sorted(set(table) - known):
+                raise ValueError(
+                    f"{key}: unknown finding type {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}"
+                )
+        return self
 
 
 class StoreConfig(_Strict):

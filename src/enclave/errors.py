@@ -45,6 +45,12 @@ class GuardBlocked(InvalidRequest):
     code = "sensitive_data_blocked"
 
 
+class AnswerBlocked(GuardBlocked):
+    """An external model's answer holds personal data the request did not carry, and guard.answers blocks it."""
+
+    code = "sensitive_answer_blocked"
+
+
 class GuardFailed(EnclaveError):
     """The privacy guard could not finish a scan (its worker process ended). Inference does not raise it: there
     the guard fails closed (restricted); /v1/guard/scan does."""

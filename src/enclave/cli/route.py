@@ -11,6 +11,8 @@ from rich.table import Table
 from enclave.cli.common import ConfigOption, fail, settings_or_exit
 from enclave.config import DATA_CLASSES
 from enclave.errors import EnclaveError
+from enclave.guard.actions import ActionTable
+from enclave.guard.findings import GuardReport
 from enclave.routing.capabilities import CAPABILITIES, Capability, ordered
 from enclave.routing.policy import RequestFacts, Router
 
@@ -48,15 +50,28 @@ def explain(
         str | None,
         typer.Option(help=f"What the request needs of its target, comma-separated: {', '.join(CAPABILITIES)}."),
     ] = None,
+    found: Annotated[
+        str | None,
+        typer.Option(help="Finding types the guard would find, comma-separated (PERSON,ORGANIZATION,...)."),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Show which rule a request would hit, where it would go, and what was excluded and why."""
     if data_class is not None and data_class not in DATA_CLASSES:
         raise fail(f"data class must be one of {', '.join(DATA_CLASSES)}", code=2)
     wanted = _needs(needs)
-    router = Router(settings_or_exit(config))
+    settings = settings_or_exit(config)
+    router = Router(settings)
     try:
-        decision = router.decide(RequestFacts(model, data_class, project, prompt_chars, needs=wanted))
+        guard = None
+        if found:
+            # The guard's verdict on such findings, as the gateway reaches it (GuardBlocked for a blocked type).
+            counts = {t.strip(): 1 for t in found.split(",") if t.strip()}
+            verdict = ActionTable(settings.guard).verdict(GuardReport(counts=counts), project)
+            guard = verdict.describe()
+            if verdict.data_class is not None:
+                data_class = max(data_class or router.default_data_class, verdict.data_class, key=DATA_CLASSES.index)
+        decision = router.decide(RequestFacts(model, data_class, project, prompt_chars, needs=wanted, guard=guard))
     except EnclaveError as exc:
         param = f", param {exc.param}" if exc.param else ""
         out.print(f"[bold red]refused[/bold red] ({exc.status} {exc.code or exc.type}{param}): {exc.message}")
@@ -67,6 +82,8 @@ def explain(
         out.print(f"needs       {', '.join(ordered(wanted))}")
     out.print(f"rule        {decision.rule}")
     out.print(f"reason      {decision.reason}")
+    if decision.guard is not None:
+        out.print(f"guard       {decision.guard}")
     out.print("targets     " + " -> ".join(f"{t} ({t.zone})" for t in decision.targets))
     for target, why in decision.excluded:
         out.print(f"excluded    {target} ({target.zone}): {why}")

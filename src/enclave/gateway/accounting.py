@@ -17,6 +17,7 @@ from enclave.audit.chain import AuditEntry
 from enclave.config import LimitsConfig
 from enclave.engines.base import ChatMessage, Delta, GenerationRequest, Usage
 from enclave.gateway.rescue import Leg
+from enclave.guard.actions import Verdict
 from enclave.guard.findings import GuardReport
 from enclave.ledger.busy import BusyClock, BusyRates
 from enclave.ledger.prices import PriceSheet
@@ -53,6 +54,8 @@ class Ticket:
     decision: RoutingDecision | None = None
     target: Target | None = None
     report: GuardReport | None = None
+    verdict: Verdict | None = None
+    answer_findings: dict[str, int] | None = None  # personal data in the answer the request did not carry
     busy_mark: float | None = None
     ttft: float | None = None
     answer: list[Delta] | None = None  # the answer, collected only when retention keeps it
@@ -206,6 +209,10 @@ class Accounting:
             details |= {"target": str(target), "zone": target.zone}
         if report is not None and report.counts:
             details["guard"] = dict(report.counts)  # types and counts, never values
+        if ticket.verdict is not None and ticket.verdict.action is not None:
+            details["guard_action"] = {"type": ticket.verdict.deciding, "action": ticket.verdict.action}
+        if ticket.answer_findings:
+            details["guard_answer"] = ticket.answer_findings  # types and counts, never values
         entry = AuditEntry(ticket.principal.actor, "inference", status, ticket.project, row.model, details)
         self.recorder.record(row, entry, self._retained(ticket, status))
 

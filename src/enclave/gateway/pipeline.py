@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
@@ -23,10 +24,17 @@ from enclave.access.limits import MemoryLimiter
 from enclave.access.roles import Permission
 from enclave.config import DATA_CLASSES, DataClass, LimitsConfig, PricesConfig
 from enclave.engines.base import Delta, Generation, GenerationRequest, ModelInfo, ToolCallDelta, Usage
-from enclave.errors import EnclaveError, GuardBlocked, GuardLimitExceeded, PermissionDenied, StoreUnavailable
+from enclave.errors import (
+    AnswerBlocked,
+    EnclaveError,
+    GuardLimitExceeded,
+    PermissionDenied,
+    StoreUnavailable,
+)
 from enclave.gateway.accounting import Accounting, Ticket
 from enclave.gateway.dispatch import Attempt, Dispatcher
 from enclave.gateway.needs import needs
+from enclave.guard.actions import Verdict
 from enclave.guard.findings import GUARD_ERROR, GuardReport
 from enclave.guard.pseudonymize import Pseudonyms, StreamRestorer
 from enclave.guard.scanner import Guard
@@ -39,6 +47,10 @@ from enclave.routing.table import Route, Target
 Endpoint = Literal["chat", "completion"]
 _TEXT = -1  # a choice's text, among the restorers kept by (choice, tool call index)
 log = logging.getLogger(__name__)
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.casefold().split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +103,11 @@ class Answer:
         self._consumer: asyncio.Task[object] | None = None  # the task iterating, for abort to interrupt
         self._delivering = False  # the reader holds a delta (is sending it): abort must not cancel it there
         self._abort: EnclaveError | None = None
+        guard = gateway.guard
+        # What an external target wrote, read once it is whole for personal data the request did not carry.
+        reads = guard is not None and guard.config.enabled and target.zone == "external"
+        self._answers = guard.config.answers if guard is not None and reads else "off"
+        self._said: list[str] = []
 
     @property
     def headers(self) -> dict[str, str]:
@@ -104,6 +121,11 @@ class Answer:
         }
         if self.report.counts:
             headers["x-enclave-guard"] = self.report.summary()
+        if self.decision.guard is not None:
+            headers["x-enclave-guard-action"] = self.decision.guard
+        if self.ticket.answer_findings:
+            # Known only once the answer is whole: a non-streamed answer's headers carry it.
+            headers["x-enclave-guard-answer"] = GuardReport(counts=self.ticket.answer_findings).summary()
         if self.decision.excluded:
             headers["x-enclave-excluded"] = self.decision.exclusions()
         return headers
@@ -125,6 +147,8 @@ class Answer:
                     self._gateway.metrics.time_to_first_token.labels(self.decision.model).observe(ticket.ttft)
                 if delta.tool_calls:
                     self._count_calls(delta)
+                if self._answers != "off":
+                    self._said += [delta.text, *(piece.arguments for piece in delta.tool_calls)]
                 if ticket.answer is not None:
                     ticket.answer.append(delta)
                 if delta.usage is not None:
@@ -135,6 +159,8 @@ class Answer:
                 self._delivering = False
                 if self._abort is not None:
                     raise self._abort
+            if self._answers != "off":
+                await self._check_answer()
         except asyncio.CancelledError:
             if self._abort is None or self._consumer is None:
                 raise
@@ -148,6 +174,20 @@ class Answer:
             raise
         finally:
             self._end(status)
+
+    async def _check_answer(self) -> None:
+        """Flag personal data in the whole answer that the request did not carry (types and counts in the audit
+        log); under ``guard.answers: block`` a non-streamed answer holding some is refused. A stream is only
+        flagged: its text reached the client as it came, so refusing it at the end would protect nothing."""
+        found = await self._gateway.new_in_answer(self.ticket.request, "".join(self._said))
+        if not found:
+            return
+        self.ticket.answer_findings = found
+        if self._answers == "block" and not self._streamed:
+            raise AnswerBlocked(
+                f"The answer of {self.target} contains personal data that was not in the request "
+                f"({', '.join(sorted(found))}); this server's policy refuses it."
+            )
 
     def _count_calls(self, delta: Delta) -> None:
         """The ledger's record of the tools called: each call once, by the name its first piece carries."""
@@ -275,12 +315,12 @@ class Gateway:
             if project is not None and not project.allows_model(route.names):
                 raise PermissionDenied(f"Project '{project.name}' may not use model '{route.name}'.", param="model")
             await self.accounting.admit(ticket, route)
-            ticket.report = report = await self.inspect(call)
-            facts = self.facts(call, ticket, report)
+            ticket.report, ticket.verdict = report, verdict = await self.examine(call, ticket.project)
+            facts = self.facts(call, ticket, verdict)
             ticket.decision = decision = self.router.decide(facts)
             if project is not None and project.retention_days > 0:
                 ticket.answer = []
-            pseudonyms, external = self.pseudonymize(call.request, report)
+            pseudonyms, external = self.pseudonymize(call.request, report, verdict)
             target, generation, attempts = await self.dispatcher.call(decision, call.request, external)
         except EnclaveError as exc:
             self.metrics.requests.labels(ticket.model, call.endpoint, exc.code or exc.type).inc()
@@ -295,22 +335,27 @@ class Gateway:
         self.answers.add(answer)
         return answer
 
-    def facts(self, call: InferenceCall, ticket: Ticket, report: GuardReport) -> RequestFacts:
+    def facts(self, call: InferenceCall, ticket: Ticket, verdict: Verdict) -> RequestFacts:
         """What the policy decides on: the declared data class, raised by the project's floor and by what
-        the guard found (when the guard keeps data local, or could not inspect the request), and what the
-        request needs of its target (tools, JSON, logprobs, n, images)."""
+        the guard found (the findings whose action keeps them local, or a guard that could not inspect the
+        request), and what the request needs of its target (tools, JSON, logprobs, n, images)."""
         project = ticket.principal.project
         declared = call.data_class or self.router.default_data_class
         classes: list[DataClass] = [declared]
         if project is not None and project.data_class is not None:
             classes.append(project.data_class)
-        keep_local = self.guard is not None and self.guard.config.action == "keep_local"
-        if report.data_class is not None and (report.failed or keep_local):
-            classes.append(report.data_class)
+        if verdict.data_class is not None:
+            classes.append(verdict.data_class)
         data_class = max(classes, key=DATA_CLASSES.index)
         local_only = project is not None and project.local_only
         return RequestFacts(
-            call.model, data_class, ticket.project, ticket.prompt_chars, local_only, needs(call.request)
+            call.model,
+            data_class,
+            ticket.project,
+            ticket.prompt_chars,
+            local_only,
+            needs(call.request),
+            verdict.describe(),
         )
 
     def finish(self, ticket: Ticket, status: str, usage: Usage | None) -> None:
@@ -324,23 +369,47 @@ class Gateway:
         self.accounting.close(ticket, status, usage)
 
     def pseudonymize(
-        self, request: GenerationRequest, report: GuardReport
+        self, request: GenerationRequest, report: GuardReport, verdict: Verdict
     ) -> tuple[Pseudonyms | None, GenerationRequest | None]:
-        """The request as an external target may see it: every finding replaced by a stable placeholder."""
-        if not report.findings or self.guard is None or self.guard.config.action != "pseudonymize":
+        """The request as an external target may see it: every finding of a type whose action is pseudonymize
+        replaced by a stable placeholder (the others kept it local, or were allowed out as they are)."""
+        if not verdict.masked:
             return None, None
         pseudonyms = Pseudonyms()
         # Findings index the request's texts (guard.texts): messages, tool-call arguments, tool definitions,
         # the response schema and passthrough fields are all replaced, JSON staying valid JSON.
-        masked = pseudonyms.apply(texts_of(request), report.findings)
+        findings = [f for f in report.findings if f.entity_type in verdict.masked]
+        masked = pseudonyms.apply(texts_of(request), findings)
         return pseudonyms, with_texts(request, masked)
 
+    async def new_in_answer(self, request: GenerationRequest, answer: str) -> dict[str, int]:
+        """Types and counts of the personal data in ``answer`` whose value appears nowhere in ``request``'s
+        texts (compared case- and space-insensitively); a guard that cannot read the answer counts as one
+        GUARD_ERROR (fails closed)."""
+        assert self.guard is not None
+        try:
+            report = await self.guard.scan_async([answer])
+        except Exception:
+            log.exception("the privacy guard could not read an answer; flagging it")
+            return {GUARD_ERROR: 1}
+        if not report.findings:
+            return {}
+        asked = _plain("\n".join(texts_of(request)))
+        new = [f.entity_type for f in report.findings if _plain(answer[f.start : f.end]) not in asked]
+        return dict(Counter(new))
+
     async def inspect(self, call: InferenceCall) -> GuardReport:
-        """The guard's findings (long texts scanned off the event loop); a guard that cannot decide fails closed
-        (restricted: nothing leaves), and so does one asked to read more than guard.max_chars: under ``block``
-        that request is refused."""
+        """``examine``'s report, for the project the call names."""
+        report, _ = await self.examine(call, call.project)
+        return report
+
+    async def examine(self, call: InferenceCall, project: str | None) -> tuple[GuardReport, Verdict]:
+        """The guard's findings (long texts scanned off the event loop) and what they mean for the request under
+        ``project``'s actions: GuardBlocked where a type found is to be blocked. A guard that cannot decide fails
+        closed (restricted: nothing leaves), and so does one asked to read more than guard.max_chars: under
+        ``block`` that request is refused."""
         if self.guard is None or not self.guard.config.enabled:
-            return GuardReport()
+            return GuardReport(), Verdict()
         try:
             report = await self.guard.inspect_async(call.request)
         except GuardLimitExceeded as exc:
@@ -353,12 +422,7 @@ class Gateway:
             report = GuardReport((), "restricted", {GUARD_ERROR: 1})
         for entity_type, count in report.counts.items():
             self.metrics.guard_findings.labels(entity_type).inc(count)
-        if report.counts and self.guard.config.action == "block":
-            raise GuardBlocked(
-                f"The request contains sensitive data ({', '.join(sorted(report.counts))}); "
-                "this server's policy blocks it."
-            )
-        return report
+        return report, self.guard.actions.verdict(report, project)
 
     def abort_all(self, error: EnclaveError) -> int:
         """End every answer in flight with ``error``; returns how many there were."""

@@ -50,6 +50,7 @@ ENTITIES = {
     "ORGANIZATION": "confidential",
 }
 GUARD_ERROR = "GUARD_ERROR"
+DENY_TERM = "DENY_TERM"  # a term of guard.deny_terms
 DEFAULT_CLASSES: dict[str, DataClass] = {**PCI, **PHI, **SECRETS, **PII, **NATIONAL_IDS, **ENTITIES}  # type: ignore[dict-item]
 
 

@@ -8,14 +8,13 @@ from enclave.config import DataClass, GuardConfig
 from enclave.engines.base import GenerationRequest
 from enclave.errors import GuardLimitExceeded
 from enclave.guard import entities
+from enclave.guard.actions import ActionTable, classes_of
 from enclave.guard.dates import PersonalDates
 from enclave.guard.fields import FieldValues
-from enclave.guard.findings import DEFAULT_CLASSES, Finding, GuardReport
+from enclave.guard.findings import DENY_TERM, Finding, GuardReport
 from enclave.guard.pool import ScanPool
 from enclave.guard.recognizers import Custom, FullDate, Recognizer, builtin
 from enclave.guard.texts import texts_of
-
-DENY_TERM = "DENY_TERM"
 
 
 class Guard:
@@ -32,13 +31,12 @@ class Guard:
         self._recognizers.append(FieldValues(entities.enabled_types(config.entities)))
         if (backend := entities.load(config.entities)) is not None:
             self._recognizers.append(backend)
-        self.classes: dict[str, DataClass] = {**DEFAULT_CLASSES, **config.entity_classes}
+        self.classes: dict[str, DataClass] = classes_of(config)
+        self.actions = ActionTable(config)
         for custom in config.custom_patterns:
             self._recognizers.append(Custom(custom.name, re.compile(custom.pattern)))
-            self.classes[custom.name] = custom.data_class
         if config.deny_terms:
             self._recognizers.append(Custom.terms(DENY_TERM, config.deny_terms))
-            self.classes[DENY_TERM] = config.deny_terms_class
 
     def find(self, text: str, message: int = 0) -> list[Finding]:
         # Text pasted from JSON or logs carries line breaks as the two characters "\\n": read them as the break

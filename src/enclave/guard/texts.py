@@ -4,19 +4,26 @@ The guard scans these texts and pseudonymization replaces values in them. A find
 of its text in this order: each message's content first (so index ``i`` is message ``i``), or the prompt; then
 the arguments of every assistant tool call in the history; the tool definitions (description, then the
 parameter schema); the response format's schema; the string values of passthrough fields (``user``,
-``metadata``, ``prediction``, ...); and the ``stop`` sequences, one text each. JSON (arguments, schemas,
-passthrough values) is read as its string values, one text each, so that a replacement lands inside a JSON string
-and the JSON stays valid.
+``metadata``, ``prediction``, ...); the ``stop`` sequences, one text each; and the messages' ``name`` fields.
+JSON (arguments, schemas, passthrough values) is read as its string values, one text each, so that a
+replacement lands inside a JSON string and the JSON stays valid.
 
 A stop sequence is replaced as any other text of the request: a value in it gets the placeholder the same value
 gets in the messages, so an external model stops where it writes that placeholder, as the local model would stop
 where it writes the value.
+
+A message's ``name`` (a participant's name, sent upstream with the message) is read with its underscores and
+hyphens as spaces ("Jane_Roe" as "Jane Roe": the same length, so positions hold). Where a value in it is
+replaced, the name is written back in the form OpenAI accepts there (no spaces, no "<" or ">"): "PERSON_1" for
+"<PERSON_1>", underscores between words. A model that writes such a bare placeholder gets it back as written:
+only placeholders in brackets are restored.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +50,8 @@ _STRUCTURE = frozenset(
     }
 )
 _NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+_NAME_GAPS = str.maketrans("_-", "  ")
+_BRACKETED = re.compile(r"<([A-Z][A-Z0-9_]*_\d+)>")
 
 
 def texts_of(request: GenerationRequest) -> list[str]:
@@ -53,7 +62,7 @@ def texts_of(request: GenerationRequest) -> list[str]:
         or request.stop
         or request.passthrough
         or request.response_format.schema is not None
-        or (messages and any(m.tool_calls for m in messages))
+        or (messages and any(m.tool_calls or m.name for m in messages))
     ):
         # The common request, on every call's path: its messages (or its prompt) are all its text.
         return [m.content for m in messages] if messages is not None else [request.prompt or ""]
@@ -103,7 +112,22 @@ def _walk(request: GenerationRequest, visit: Visit) -> GenerationRequest:
     stop = tuple(visit(sequence) for sequence in request.stop)
     if stop != request.stop:
         changes["stop"] = stop
+    if request.messages is not None and any(m.name for m in request.messages):
+        messages = changes.get("messages", request.messages)
+        names = [_name(m.name, visit) if m.name else m.name for m in messages]
+        if names != [m.name for m in messages]:
+            changes["messages"] = tuple(
+                dataclasses.replace(m, name=name) if name != m.name else m
+                for m, name in zip(messages, names, strict=True)
+            )
     return dataclasses.replace(request, **changes) if changes else request
+
+
+def _name(name: str, visit: Visit) -> str:
+    """A message's name, visited as the words it spells; written back as a name if a visit replaced a value."""
+    readable = name.translate(_NAME_GAPS)
+    new = visit(readable)
+    return name if new == readable else "_".join(_BRACKETED.sub(r"\1", new).split())
 
 
 def _call(call: ToolCall, visit: Visit) -> ToolCall:

@@ -23,6 +23,7 @@ class RequestFacts:
     prompt_chars: int = 0
     local_only: bool = False  # the caller's project allows no external zone
     needs: frozenset[Capability] = frozenset()  # what the request asks of its target (tools, n > 1, ...)
+    guard: str | None = None  # the guard's deciding finding type and its action ("PERSON=keep_local")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class RoutingDecision:
     reason: str
     targets: tuple[Target, ...]  # allowed, in the order to try them
     excluded: tuple[tuple[Target, str], ...] = field(default=())
+    guard: str | None = None  # the guard's deciding finding type and its action, when it found something
 
     def exclusions(self) -> str:
         """The excluded targets and why, on one line of printable ASCII (a response header's value)."""
@@ -93,7 +95,9 @@ class Router:
             )
         if facts.needs:
             targets = _capable(route, facts.needs, targets, excluded)
-        return RoutingDecision(route.name, data_class, name, reason, tuple(targets), tuple(excluded))
+        if facts.guard is not None:
+            reason += f"; guard: {facts.guard}"
+        return RoutingDecision(route.name, data_class, name, reason, tuple(targets), tuple(excluded), facts.guard)
 
 
 def _capable(
