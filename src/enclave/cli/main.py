@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from enclave.cli import audit, chat, guard, keys, ledger, models, projects, route, serve, usage
+from enclave.cli import audit, chat, costs, guard, keys, ledger, models, projects, route, serve, usage
 
 app = typer.Typer(
     name="enclave",
@@ -21,6 +21,7 @@ app.add_typer(guard.app, name="guard")
 app.add_typer(keys.app, name="keys")
 app.add_typer(projects.app, name="projects")
 app.command()(usage.usage)
+app.command()(costs.costs)
 app.add_typer(audit.app, name="audit")
 app.add_typer(ledger.app, name="ledger")
 

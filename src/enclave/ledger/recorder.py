@@ -29,6 +29,7 @@ from enclave.audit.checkpoints import Checkpoints
 from enclave.config import LedgerConfig
 from enclave.ledger.dead_letters import DeadLetter, Row, reason, unreachable
 from enclave.ledger.records import Retained, UsageRecord
+from enclave.ledger.rollup import add_to_daily
 from enclave.store.db import migrate_if_dropped, now_us
 from enclave.store.schema import audit_head, dead_letters, retained, usage
 
@@ -152,6 +153,9 @@ class Recorder:
         if entries:
             return append(connection, entries, self.checkpoints.key if self.checkpoints else None)
         connection.execute(insert(_TABLES[type(group[0])]), [_values(item) for item in group])
+        records = [item for item in group if isinstance(item, UsageRecord)]
+        if records:
+            add_to_daily(connection, records)
         return None
 
     def _write_apart(self, groups: list[Sequence[Item]]) -> bool:

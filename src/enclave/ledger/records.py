@@ -37,8 +37,13 @@ class UsageRecord:
     tools: str | None = None  # see tools_called: names and counts, never arguments
     constrained: bool = False  # the answer's shape was enforced (a JSON response format or a forced tool call)
 
+    @property
+    def day(self) -> str:
+        """The UTC day of ``at_us``, as reports group and bound by it."""
+        return time.strftime("%Y-%m-%d", time.gmtime(self.at_us / 1e6))
+
     def row(self) -> dict[str, Any]:
-        day = time.strftime("%Y-%m-%d", time.gmtime(self.at_us / 1e6))
+        day = self.day
         return {**dataclasses.asdict(self), "day": day, "month": day[:7]}
 
 
