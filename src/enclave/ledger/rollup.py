@@ -33,7 +33,7 @@ def add_to_daily(connection: Connection, records: Sequence[UsageRecord]) -> None
         s[4] += record.cost
     rows = [
         {"day": k[0], "project": k[1], "model": k[2], "target": k[3], "zone": k[4], **dict(zip(_SUMS, s, strict=True))}
-        for k, s in sums.items()
+        for k, s in sorted(sums.items())  # one order for every writer: replicas' upserts never deadlock
     ]
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(usage_daily)
