@@ -156,10 +156,10 @@ class MaskBatch:
     depends only on the tokens accepted so far, not on the logits being computed. ``rows`` is the most
     sequences a step samples.
 
-    One after the other, not with llguidance's parallel executor: a mask takes ~45 µs here, so eight of them
-    hide behind one decode step, while the executor's worker threads competed with llama.cpp's for the cores
-    (measured on 2 cores, 8 constrained sequences: 0.92x of unconstrained tokens/s with the executor, 0.99x
-    without).
+    One after the other, not with llguidance's parallel executor: a mask takes ~0.1 ms here, so eight of them
+    hide behind one decode step (70-120 ms on 2 cores), while the executor's worker threads competed with
+    llama.cpp's for the cores. Constrained requests at 8 sequences still measured 0.83x of unconstrained
+    tokens/s (docs/engine.md); the loss is not in the masks and is not yet isolated.
     """
 
     def __init__(self, rows: int, n_vocab: int, name: str) -> None:
