@@ -3,11 +3,6 @@ are left alone, typed per country, and the phone numbers of a text read in the p
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from types import FrameType
-from typing import Any
-
 import pytest
 
 from enclave.config import GuardConfig
@@ -16,6 +11,7 @@ from enclave.guard.languages import languages, regions
 from enclave.guard.national_ids import NationalIds
 from enclave.guard.phones import Phone
 from enclave.guard.scanner import Guard
+from tests.tracing import lines_run
 
 GUARD = Guard(GuardConfig(entities={"backend": "none"}))  # identifiers only: no names, no model
 
@@ -151,24 +147,6 @@ def test_language_cues_name_the_languages_of_a_mixed_thread() -> None:
     assert set(languages(thread)) == {"de", "fr"}
     assert languages("42 17 99") == []
     assert regions("42 17 99") == ["GB", "IE"]  # nothing points elsewhere: English plans, beside the US one
-
-
-def lines_run(find: Callable[[str], object], text: str) -> int:
-    """How many lines of Python a recognizer runs on the text, its libraries' included."""
-    count = 0
-
-    def trace(frame: FrameType, event: str, arg: Any) -> Callable[..., Any]:
-        nonlocal count
-        if event == "line":
-            count += 1
-        return trace
-
-    sys.settrace(trace)
-    try:
-        find(text)
-    finally:
-        sys.settrace(None)
-    return count
 
 
 @pytest.mark.parametrize(

@@ -6,16 +6,14 @@ time, with a wide margin. bench/guard_scaling.py prints the figures.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
-from types import FrameType
-from typing import Any
 
 import pytest
 
 from enclave.config import GuardConfig
 from enclave.guard.scanner import Guard
+from tests.tracing import lines_run
 
 # Organisations on (they are off by default), so the shapes that once made the company tagger slow are read.
 GUARD = Guard(GuardConfig(entities={"types": ["PERSON", "LOCATION", "ADDRESS", "ORGANIZATION"]}))
@@ -54,24 +52,6 @@ SHAPES: dict[str, Callable[[int], str]] = {
 }
 
 
-def lines_run(text: str) -> int:
-    """How many lines of Python Guard.find runs on the text, its libraries' included."""
-    count = 0
-
-    def trace(frame: FrameType, event: str, arg: Any) -> Callable[..., Any]:
-        nonlocal count
-        if event == "line":
-            count += 1
-        return trace
-
-    sys.settrace(trace)
-    try:
-        GUARD.find(text)
-    finally:
-        sys.settrace(None)
-    return count
-
-
 def cpu_seconds(text: str) -> float:
     best = float("inf")
     for _ in range(3):  # the least of three: what the scan costs, not what else ran meanwhile
@@ -83,7 +63,7 @@ def cpu_seconds(text: str) -> float:
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_work_grows_linearly_with_hostile_text(shape: str) -> None:
-    small, large = lines_run(SHAPES[shape](2_000)), lines_run(SHAPES[shape](8_000))
+    small, large = lines_run(GUARD.find, SHAPES[shape](2_000)), lines_run(GUARD.find, SHAPES[shape](8_000))
     assert large <= 5 * small, f"{shape}: {small} lines for 2,000 characters, {large} for 8,000"
 
 
