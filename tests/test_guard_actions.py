@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from typer.testing import CliRunner
 
 from enclave.api.app import build_gateway
@@ -20,8 +19,7 @@ from enclave.errors import ConfigError, GuardBlocked
 from enclave.gateway import InferenceCall
 from enclave.guard.actions import ActionTable
 from enclave.guard.findings import GuardReport
-from enclave.store.db import open_engine
-from enclave.store.schema import audit_log
+from tests.audits import last_audit
 from tests.fake_upstream import FakeUpstream, fake_upstream
 
 ORG_ONLY = "Draft a note to Siemens AG about the delayed order."
@@ -67,19 +65,6 @@ def ask(settings: Settings, text: str, project: str | None = None) -> tuple[str,
             await gateway.close()
 
     return asyncio.run(run())
-
-
-def last_audit(settings: Settings) -> dict[str, Any]:
-    engine = open_engine(f"sqlite:///{settings.data_dir / 'enclave.db'}")
-    with engine.connect() as connection:
-        details = connection.execute(
-            select(audit_log.c.details)
-            .where(audit_log.c.action == "inference")
-            .order_by(audit_log.c.seq.desc())
-            .limit(1)
-        ).scalar_one()
-    engine.dispose()
-    return dict(json.loads(details))
 
 
 def test_an_organisation_goes_out_pseudonymized_while_a_person_stays_inside(

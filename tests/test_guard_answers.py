@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from enclave.api.app import build_gateway
 from enclave.config import Settings
@@ -19,8 +18,7 @@ from enclave.engines.base import ChatMessage, GenerationRequest
 from enclave.errors import AnswerBlocked, EnclaveError
 from enclave.gateway import InferenceCall
 from enclave.guard.texts import texts_of, with_texts
-from enclave.store.db import open_engine
-from enclave.store.schema import audit_log
+from tests.audits import last_audit
 from tests.fake_upstream import LEAK, FakeUpstream, fake_upstream
 
 ASKED = "Please confirm the order for Jane Roe (jane.roe@example.org)."
@@ -76,19 +74,6 @@ def ask(settings: Settings, model: str, *messages: ChatMessage, stream: bool = F
             await gateway.close()
 
     return asyncio.run(run())
-
-
-def last_audit(settings: Settings) -> dict[str, Any]:
-    engine = open_engine(f"sqlite:///{settings.data_dir / 'enclave.db'}")
-    with engine.connect() as connection:
-        details = connection.execute(
-            select(audit_log.c.details)
-            .where(audit_log.c.action == "inference")
-            .order_by(audit_log.c.seq.desc())
-            .limit(1)
-        ).scalar_one()
-    engine.dispose()
-    return dict(json.loads(details))
 
 
 # --- a message's name -----------------------------------------------------------------------------------------
