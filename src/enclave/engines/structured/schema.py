@@ -344,11 +344,16 @@ class SchemaChecker:
 _MISSING = object()
 
 
+def _names(ref: str) -> list[str]:
+    """The names a local JSON pointer (``#/$defs/Item``) walks through, unescaped."""
+    parts = ref[1:].lstrip("/").split("/") if ref not in ("#", "#/") else []
+    return [part.replace("~1", "/").replace("~0", "~") for part in parts]
+
+
 def _pointer(root: Any, ref: str) -> Any:
     """The value a local JSON pointer (``#/$defs/Item``) names in ``root``, or ``_MISSING``."""
     target = root
-    for part in ref[1:].lstrip("/").split("/") if ref not in ("#", "#/") else ():
-        name = part.replace("~1", "/").replace("~0", "~")
+    for name in _names(ref):
         if isinstance(target, dict) and name in target:
             target = target[name]
         elif isinstance(target, list) and name.isdigit() and int(name) < len(target):
@@ -361,8 +366,7 @@ def _pointer(root: Any, ref: str) -> Any:
 def _ref_path(ref: str) -> str:
     """A local reference written as a schema path: ``#/$defs/Item`` is ``$.$defs.Item``."""
     path = "$"
-    for part in ref[1:].lstrip("/").split("/") if ref not in ("#", "#/") else ():
-        name = part.replace("~1", "/").replace("~0", "~")
+    for name in _names(ref):
         path = f"{path}[{name}]" if name.isdigit() else _key(path, name)
     return path
 
