@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, NoReturn
 
+from enclave.engines.structured.exclusive import discriminated, distinct_types
 from enclave.errors import InvalidRequest
 
 MAX_SCHEMA_BYTES = 65_536
@@ -223,7 +224,7 @@ class SchemaChecker:
         it). Anything else would need the grammar to count matching branches, which it cannot.
         """
         resolved = [self._resolve(b["$ref"]) if isinstance(b, dict) and "$ref" in b else b for b in branches]
-        if len(resolved) == 1 or _distinct_types(resolved) or _discriminated(resolved):
+        if len(resolved) == 1 or distinct_types(resolved) or discriminated(resolved):
             return
         self._refuse(
             where,
@@ -416,60 +417,3 @@ def _decimal_bound(schema: dict[str, Any], inclusive: str, exclusive: str) -> tu
         return None
     tighter = max if inclusive == "minimum" else min
     return tighter(bounds, key=lambda bound: (bound[0], bound[1] if inclusive == "minimum" else not bound[1]))
-
-
-def _types(schema: object) -> set[str] | None:
-    if not isinstance(schema, dict):
-        return None
-    if "const" in schema or "enum" in schema:
-        values = [schema["const"]] if "const" in schema else schema["enum"]
-        return {_json_type(v) for v in values} if isinstance(values, list) else None
-    named = schema.get("type")
-    if named is None:
-        return None
-    return set(named) if isinstance(named, list) else {named}
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "object" if isinstance(value, dict) else "array" if isinstance(value, list) else "string"
-
-
-def _distinct_types(branches: list[Any]) -> bool:
-    seen: set[str] = set()
-    for branch in branches:
-        types = _types(branch)
-        if types is None:
-            return False
-        if "number" in types:
-            types = types | {"integer"}
-        if types & seen:
-            return False
-        seen |= types
-    return True
-
-
-def _discriminated(branches: list[Any]) -> bool:
-    """One property required by every branch, with a const (or one-value enum) that differs between them."""
-    if not all(isinstance(b, dict) and isinstance(b.get("properties"), dict) for b in branches):
-        return False
-    candidates = set.intersection(*(set(b.get("required") or ()) for b in branches))
-    for name in sorted(candidates):
-        values = []
-        for branch in branches:
-            prop = branch["properties"].get(name)
-            if isinstance(prop, dict) and "const" in prop:
-                values.append(json.dumps(prop["const"], sort_keys=True))
-            elif isinstance(prop, dict) and isinstance(prop.get("enum"), list) and len(prop["enum"]) == 1:
-                values.append(json.dumps(prop["enum"][0], sort_keys=True))
-            else:
-                break
-        else:
-            if len(set(values)) == len(values):
-                return True
-    return False
