@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from enclave.guard.dates import MONTHS
+from enclave.guard.date_forms import MONTHS
 from enclave.guard.lexicon import Lexicon
 
 # Street types as written in English and the languages of Europe and Latin America (USPS Pub. 28 abbreviations

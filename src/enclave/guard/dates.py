@@ -18,52 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-# Month names and their short forms in the seven languages (Polish in the genitive, as dates write them).
-MONTHS = (
-    r"jan(?:uary|uar|vier|\.)?|feb(?:ruary|ruar|\.)?|f[ée]v(?:rier|\.)?|mar(?:ch|s|\.)?|m[äa]rz|apr(?:il|\.)?|"
-    r"avr(?:il|\.)?|may|mai|jun(?:e|i|\.)?|juin|jul(?:y|i|\.)?|juil(?:let|\.)?|aug(?:ust|\.)?|ao[ûu]t|"
-    r"sep(?:tember|tembre|t|\.)?|oct(?:ober|obre|\.)?|okt(?:ober|\.)?|nov(?:ember|embre|\.)?|"
-    r"de[cz](?:ember|\.)?|d[ée]cembre|"
-    r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre|"
-    r"gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|"
-    r"januari|februari|maart|mei|juni|juli|augustus|oktober|"
-    r"stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|wrze[sś]nia|pa[zź]dziernika|listopada|grudnia"
-)
-# Full dates (2025-06-12, 12.06.2025, 12/06/25, 12 June 2025, 5 de diciembre de 1967, June 12, 2025) and, where
-# a cue stands right before, a day and month alone (09/06, 10.06, 3 May).
-_DATE = re.compile(
-    r"(?<![\w./:-])(?:(?P<full>\d{4}-\d{2}-\d{2}|\d{1,2}([./-])\d{1,2}\2(?:\d{4}|\d{2})"
-    rf"|\d{{1,2}}\.?\s(?:de\s)?(?:{MONTHS})\s(?:de\s)?\d{{4}}|(?:{MONTHS})\s\d{{1,2}},?\s\d{{4}})"
-    rf"|(?P<short>\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}\.?\s(?:de\s)?(?:{MONTHS})))"
-    r"(?=T\d|(?![\w/-]|[.:]\d))",
-    re.IGNORECASE,
-)
-_BIRTH = re.compile(
-    r"(?i:(?<![^\W\d_])(?:born|date of birth|birth ?date|d\.?o\.?b|birthday|geb|geboren|geburtsdatum|geburtstag"
-    r"|né|née|date de naissance|ddn|nacid[oa]|fecha de nacimiento|nacimiento|nat[oa]|data di nascita|nascita"
-    r"|geboortedatum|ur|urodzon[ya]|data urodzenia)(?![^\W\d_]))"
-    r"[^\d\n]{0,24}$"
-)
-# Words of a person's health right before a date: the stay, the operation, the event. Nouns that also name
-# software's events ("operation", "intervention", "release") are left out: a participle says someone was treated.
-_HEALTH = re.compile(
-    r"(?i:(?<![^\W\d_])(?:admitted|admission|discharged?|surgery|operated|colonoscopy|endoscopy|biopsy|diagnosed"
-    r"|stroke|fracture|sick leave|sick note|died|deceased"
-    r"|off sick|off ill|sick since|ill since|off work sick|unfit for work|medical leave|sickness absence|fit note"
-    r"|signed off (?:sick|ill|work)|signed off(?= (?:from|until|till|for)\b)"
-    r"|aufnahme|aufgenommen|entlassung|entlassen|aufenthalt|operiert|eingriff|unfall|sturz|krankgeschrieben"
-    r"|krankmeldung|krankschreibung|krank ?gemeldet|arbeitsunf[äa]hig\w*|verstorben"
-    r"|hospitalis[ée]e?|hospitalisation|s[ée]jour|entr[ée]e(?=\")|sortie(?=\")|admise?|op[ée]r[ée]e?|chute"
-    r"|d[ée]c[ée]d[ée]e?|arr[êe]t (?:maladie|de travail)|cong[ée] (?:de )?maladie|malade"
-    r"|ingreso|ingresad[oa]|alta(?=\s*:)|(?<=de )alta|(?<=el )alta|(?<=del )alta|intervenid[oa]|operad[oa]"
-    r"|cirug[íi]a|ca[íi]da|fallecid[oa]|baja (?:m[ée]dica|laboral|por enfermedad)|incapacidad temporal"
-    r"|ricovero|ricoverat[oa]|dimission[ei]|dimess[oa]|operat[oa]|caduta|decesso|referto|malattia"
-    r"|opname|opgenomen|ontslag|ontslagen|geopereerd|ingreep|overleden|ziekmelding|ziek ?gemeld|ziek sinds"
-    r"|ziekteverlof"
-    r"|hospitalizacja|przyj[ęe]t[ya]|przyj[ęe]cie|wypis|wypisan[ya]|operowan[ya]|zabieg|udar\w*"
-    r"|upadek|zgon|zwolnieni\w* lekarski\w*|zwolnieni\w* chorobow\w*|(?<=na )L4|niezdoln\w* do pracy)(?![^\W\d_]))"
-    r"[^\n]{0,40}$"
-)
+from enclave.guard.date_cues import BIRTH, BIRTH_AFTER, CARE, CARE_EVENT, CHECK_EVENT, HEALTH, HEALTH_AFTER
+from enclave.guard.date_forms import DATE
+
 # Between the two dates of one stay: "03.03.2025 – 14.03.2025", "du 02/04/2025 au 06/04/2025", "t/m".
 _RANGE = re.compile(r"\s*(?:[-–—]|to|until|bis|au|al|hasta|tot|t/m|do|→)\s*$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?]\s|\n")
@@ -72,30 +29,37 @@ _OTHER = re.compile(r"(?i)\b(?:and|or|und|oder|et|ou|y|o|e|en|of|i|lub|albo)\b")
 
 
 class PersonalDates:
-    """DATE_OF_BIRTH and DATE findings for the dates a text ties to a person (see the module's docstring)."""
+    """DATE_OF_BIRTH and DATE findings for the dates a text ties to a person (see the module's docstring).
 
-    def __init__(self, mode: str) -> None:
+    ``near_person``: also the dates that words of someone's care tie to them ("MRI on 3 June 2025", "Consulta
+    del 14/05/2025"), for a text that already names a person (enclave.guard.context runs it only there)."""
+
+    def __init__(self, mode: str, near_person: bool = False) -> None:
         self._health = mode != "birth"
+        self._near_person = near_person and self._health
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         previous: tuple[str, int, int] | None = None
-        for m in _DATE.finditer(text):
-            start, end = m.start(), m.end()
-            kind = self._kind(text, m, previous)
+        care: list[bool] = []  # whether the text is about someone's care: asked once, at the first general word
+        for m in DATE.finditer(text):
+            kind = self._kind(text, m, previous, care)
             if kind is not None:
-                previous = (kind, start, end)
+                previous = (kind, m.start(), m.end())
                 yield previous
 
-    def _kind(self, text: str, m: re.Match[str], previous: tuple[str, int, int] | None) -> str | None:
-        start = m.start()
+    def _kind(self, text: str, m: re.Match[str], previous: tuple[str, int, int] | None, care: list[bool]) -> str | None:
+        start, end = m.start(), m.end()
         before = text[max(0, start - 48) : start]
-        if _BIRTH.search(before[-32:]):
+        if BIRTH.search(before[-32:]) or BIRTH_AFTER.match(text, end):
             return "DATE_OF_BIRTH"
         # Its words in the date's own sentence: "Operada 10/06. Release on 2025-08-14" dates no operation.
-        sentence = before[max((before.rfind(end) for end in (". ", "! ", "? ", "\n")), default=-1) + 1 :]
-        health = self._health and _HEALTH.search(sentence) is not None
+        sentence = before[max((before.rfind(stop) for stop in (". ", "! ", "? ", "\n")), default=-1) + 1 :]
+        health = self._health and (HEALTH.search(sentence) is not None or self._care(sentence, text, care))
         if not m["full"]:
             return "DATE" if health else None  # a day and month alone only right after its cue ("operata 09/06")
+        if not health and self._health:
+            after = _SENTENCE_END.split(text[end : end + 48], maxsplit=1)[0]
+            health = HEALTH_AFTER.match(after) is not None or self._care(after, text, care)
         if previous is not None and start - previous[2] <= 48:
             between = text[previous[2] : start]
             if _RANGE.fullmatch(between):
@@ -107,3 +71,15 @@ class PersonalDates:
                 if self._health:
                     return "DATE"  # "geb. 22.09.1961) mit seit 01.06.2025 bestehendem Exanthem"
         return "DATE" if health else None
+
+    def _care(self, words: str, text: str, care: list[bool]) -> bool:
+        """Words of someone's care in a text that names a person; the general ones only in a text about care."""
+        if not self._near_person:
+            return False
+        if CARE_EVENT.search(words):
+            return True
+        if CHECK_EVENT.search(words) is None:
+            return False
+        if not care:
+            care.append(CARE.search(text) is not None)
+        return care[0]

@@ -18,6 +18,7 @@ PII = {
     "IP_ADDRESS": "confidential",
     "DATE_OF_BIRTH": "confidential",
     "DATE": "confidential",
+    "EMPLOYEE_ID": "confidential",
 }
 # National identifiers (guard.national_ids), each its own type so each can be classed on its own; like US_SSN,
 # identifying but not of a special category by themselves (UK_NHS_NUMBER, a health identifier, is under PHI).

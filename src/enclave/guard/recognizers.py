@@ -131,20 +131,6 @@ class IpAddress:
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _WRITTEN_DATE = rf"\d{{1,2}} {_MONTH} \d{{4}}|{_MONTH} \d{{1,2}},? \d{{4}}"  # 5 March 1953, March 5, 1953
-_DATE = rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|{_WRITTEN_DATE})"
-
-
-class DateOfBirth:
-    """A date is personal data when the text says it is a birth date."""
-
-    _pattern = re.compile(
-        rf"(?i:\b(?:born(?: on)?|date of birth|d\.?o\.?b\.?|birth ?date|birthday)\b[^\d\n]{{0,24}}?)({_DATE})",
-        re.IGNORECASE,
-    )
-
-    def find(self, text: str) -> Iterator[tuple[str, int, int]]:
-        for m in self._pattern.finditer(text):
-            yield "DATE_OF_BIRTH", m.start(1), m.end(1)
 
 
 class FullDate:
@@ -238,6 +224,5 @@ def builtin() -> list[Recognizer]:
         Email(),
         Phone(),
         IpAddress(),
-        DateOfBirth(),
         MedicalRecordNumber(),
     ]

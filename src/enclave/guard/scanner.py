@@ -9,6 +9,7 @@ from enclave.engines.base import GenerationRequest
 from enclave.errors import GuardLimitExceeded
 from enclave.guard import entities
 from enclave.guard.actions import ActionTable, classes_of
+from enclave.guard.context import IDENTIFYING, near_person
 from enclave.guard.dates import PersonalDates
 from enclave.guard.fields import FieldValues
 from enclave.guard.findings import DENY_TERM, Finding, GuardReport
@@ -28,6 +29,7 @@ class Guard:
         self._recognizers.append(PersonalDates(config.dates))
         if config.dates == "all":
             self._recognizers.append(FullDate())
+        self._near_person: list[Recognizer] = near_person(config.dates)
         self._recognizers.append(FieldValues(entities.enabled_types(config.entities)))
         if (backend := entities.load(config.entities)) is not None:
             self._recognizers.append(backend)
@@ -47,6 +49,13 @@ class Guard:
             for recognizer in self._recognizers
             for kind, start, end in recognizer.find(text)
         ]
+        # What is personal only beside a person is looked for where the first pass found one (guard.context).
+        if any(f.entity_type in IDENTIFYING for f in candidates):
+            candidates += [
+                Finding(kind, start, end, message)
+                for recognizer in self._near_person
+                for kind, start, end in recognizer.find(text)
+            ]
         # Where two recognizers claim overlapping text, the longer claim wins (a card inside a longer token
         # is part of that token, not a second finding); what only the shorter claimed stays found, as the
         # shorter's type ("Keijo Salmela" of "Keijo Salmela of NEXT FUNDS", when a fund's name is the longer).
