@@ -14,6 +14,7 @@ from enclave.guard import lexicon
 from enclave.guard.addresses import StreetAddress
 from enclave.guard.blocks import addressees
 from enclave.guard.people import People
+from enclave.guard.person_frames import PersonFrames
 from enclave.guard.places import PersonalPlaces
 from enclave.guard.proper_nouns import ProperNouns
 from enclave.guard.securities import SecurityNames
@@ -36,7 +37,12 @@ class Builtin:
 
     def __init__(self, config: EntitiesConfig) -> None:
         lex = lexicon.load()
-        self._parts: tuple[EntityBackend, ...] = (People(lex), PersonalPlaces(lex), StreetAddress(lex))
+        self._parts: tuple[EntityBackend, ...] = (
+            People(lex),
+            PersonFrames(lex),
+            PersonalPlaces(lex),
+            StreetAddress(lex),
+        )
         self._organisations: tuple[EntityBackend, ...] = ()
         if "ORGANIZATION" in config.types:
             self._organisations = (_OrganisationsOnly(ProperNouns(lex)), SecurityNames(lex))
