@@ -8,12 +8,13 @@ message opens by addressing, a maiden name, the one who said something.
 - ``Walentyna, can I please speak to your boss?``: a word and a comma opening a line, then a question's or a
   request's first word, is who is addressed;
 - ``Her maiden name is Ooshima``, ``née Kowalski``, ``geborene Hartmann``: a birth name;
-- ``said Jay``, ``Jay said``, ``shouted Beaufort``: the one who speaks.
+- ``said Jay to Francisco``, ``shouted Beaufort.``: the one who speaks.
 
-The word must be capitalised (not all capitals), and no software name, eponym, month or function word; a word
-that no name list knows must also be no English word, in a text whose words say it is English (the dictionary
-is English), and a place is a name only where it is a given name too: a "Note:" or "Betreff:" before a quote, "Kafka said", "Thanks, can you", "Frankfurt, we" stay what
-they are.
+The word must be capitalised (not all capitals), and no software name, eponym, month or function word. A place
+is a name here only where it is a given name too. A word no name list knows must be no English word, in a text
+whose words say it is English (the dictionary is English), and the one addressed must be written with a letter
+English does not use ("Guðmar"): a "Note:" or "Betreff:" before a quote, "Kafka said", "Thanks, can you",
+"Frankfurt, we" stay what they are.
 """
 
 from __future__ import annotations
