@@ -35,8 +35,9 @@ _FULL = (
 )
 _SHORT = rf"\d{{1,2}}[./]\d{{1,2}}|{_DAY_MONTH}|{_MONTH_DAY}"
 # Not inside a longer dotted or slashed number (a version, an IP address), nor glued to a word; an ISO date may
-# run on into its time ("2025-06-12T03:14").
+# run on into its time ("2025-06-12T03:14"). The lookahead after the first one spares each word that is no
+# month name before a number the trial of every month name.
 DATE = re.compile(
-    rf"(?<![\w./:-])(?:(?P<full>{_FULL})|(?P<short>{_SHORT}))(?=T\d|(?![\w/-]|[.:]\d))",
+    rf"(?<![\w./:-])(?=\d|[^\W\d_]{{3,9}}\.?\s\d)(?:(?P<full>{_FULL})|(?P<short>{_SHORT}))(?=T\d|(?![\w/-]|[.:]\d))",
     re.IGNORECASE,
 )
