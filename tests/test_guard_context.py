@@ -80,6 +80,9 @@ def test_a_date_of_care_beside_a_named_person_is_a_date_of_their_health(text: st
         "La campagne de vaccination 2025 commence le 15 octobre 2025.",
         "Aktualizacja systemu szpitalnego 12.03.2025 o 22:00.",
         "Follow-up appointments can be booked from 2025-07-01 online.",
+        # The noun of a stay labels a date of someone's stay; further off, it heads a form or a protocol.
+        "Discharge summary template v2 goes live on 2025-04-01.",
+        "Het nieuwe protocol voor opname geldt vanaf 01-07-2025.",
     ],
 )
 def test_words_of_care_date_nothing_in_a_text_that_names_nobody(text: str) -> None:

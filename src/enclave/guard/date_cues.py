@@ -26,28 +26,40 @@ BIRTH = re.compile(
 # Right after a birth date: "ist am 07.10.1993 geboren", "op 12-03-1961 geboren".
 BIRTH_AFTER = re.compile(r"(?i)\)?\s{1,3}(?:geboren|urodzon[ya])(?![^\W\d_])")
 
-# Words of a person's health before a date in its sentence: the stay, the operation, the event. Nouns that also
-# name software's events ("operation", "intervention", "release") are left out: a participle says someone was
-# treated.
+# Words of a person's health before a date in its sentence: what happened to someone (admitted, operated, off
+# sick). Nouns that also name software's events ("operation", "intervention", "release") are left out: a
+# participle says someone was treated.
 HEALTH = re.compile(
-    r"(?i:(?<![^\W\d_])(?:admitted|admission|discharged?|surgery|operated|colonoscopy|endoscopy|biopsy|diagnosed"
-    r"|stroke|fracture|sick leave|sick note|died|deceased"
+    r"(?i:(?<![^\W\d_])(?:admitted|discharged|operated|diagnosed|died|deceased|sick leave|sick note"
     r"|off sick|off ill|sick since|ill since|off work sick|unfit for work|medical leave|sickness absence|fit note"
     r"|signed off (?:sick|ill|work)|signed off(?= (?:from|until|till|for)\b)"
-    r"|aufnahme|aufgenommen|entlassung|entlassen|aufenthalt|operiert|eingriff|unfall|sturz|krankgeschrieben"
+    r"|aufgenommen|entlassen|operiert|krankgeschrieben"
     r"|krankmeldung|krankschreibung|krank ?gemeldet|arbeitsunf[äa]hig\w*|verstorben"
-    r"|hospitalis[ée]e?|hospitalisation|s[ée]jour|entr[ée]e(?=\")|sortie(?=\")|admise?|op[ée]r[ée]e?|chute"
+    r"|hospitalis[ée]e?|admise?|op[ée]r[ée]e?"
     r"|d[ée]c[ée]d[ée]e?|arr[êe]t (?:maladie|de travail)|cong[ée] (?:de )?maladie|malade"
-    r"|ingreso|ingres[óo]|ingresad[oa]|alta(?=\s*:)|(?<=de )alta|(?<=el )alta|(?<=del )alta|intervenid[oa]"
-    r"|operad[oa]|cirug[íi]a|ca[íi]da|fallecid[oa]|baja (?:m[ée]dica|laboral|por enfermedad)"
+    r"|ingres[óo]|ingresad[oa]|intervenid[oa]"
+    r"|operad[oa]|fallecid[oa]|baja (?:m[ée]dica|laboral|por enfermedad)"
     r"|est[áa] de baja|incapacidad temporal"
-    r"|ricovero|ricoverat[oa]|dimission[ei]|dimess[oa]|operat[oa]|caduta|decesso|referto|malattia"
-    r"|opname|opgenomen|ontslag|ontslagen|geopereerd|ingreep|overleden|ziekmelding|ziek ?gemeld|ziek sinds"
+    r"|ricoverat[oa]|dimess[oa]|operat[oa]|malattia"
+    r"|opgenomen|ontslagen|geopereerd|overleden|ziekmelding|ziek ?gemeld|ziek sinds"
     r"|ziekteverlof"
-    r"|hospitalizacja|hospitalizowan[ya]|przyj[ęe]t[ya]|przyj[ęe]cia?|wypis\w*|operowan[ya]|zabieg|udar\w*"
-    r"|upadek|zgon|zwolnieni\w* lekarski\w*|zwolnieni\w* chorobow\w*|(?<=na )L4|niezdoln\w* do pracy)(?![^\W\d_]))"
+    r"|hospitalizowan[ya]|przyj[ęe]t[ya]|wypisan[ya]|operowan[ya]"
+    r"|zwolnieni\w* lekarski\w*|zwolnieni\w* chorobow\w*|(?<=na )L4|niezdoln\w* do pracy)(?![^\W\d_]))"
     r"[^\n]{0,40}$"
 )
+# The nouns of a stay, an operation or an event, which also head a form, a protocol or a ward's notice ("the
+# admission form goes live on", "protocol voor opname geldt vanaf"): a date of someone's health where they
+# label the date, with at most a few words and no number between ("Aufnahme am", "Date of discharge:",
+# "Séjour du", "ricovero del", "data przyjęcia:"); anywhere in its sentence only beside a named person
+# (``CARE_EVENT``).
+_HEALTH_NOUNS = (
+    r"admission|discharge|surgery|colonoscopy|endoscopy|biopsy|stroke|fracture"
+    r"|aufnahme|entlassung|aufenthalt|eingriff|unfall|sturz|hospitalisation|s[ée]jour|entr[ée]e(?=\")|sortie(?=\")"
+    r"|chute|ingreso|alta(?=\s*:)|(?<=de )alta|(?<=el )alta|(?<=del )alta|cirug[íi]a|ca[íi]da"
+    r"|ricovero|dimission[ei]|caduta|decesso|referto"
+    r"|opname|ontslag|ingreep|hospitalizacja|przyj[ęe]cia?|wypis\w*|zabieg|udar\w*|upadek|zgon"
+)
+HEALTH_LABEL = re.compile(rf"(?i:(?<![^\W\d_])(?:{_HEALTH_NOUNS})(?![^\W\d_]))[^\n\d]{{0,10}}$")
 # The same events told after the date, as German and Dutch put a participle last ("ist am 12.03.2025
 # aufgenommen worden", "is op 12-03-2025 opgenomen"); up to the end of the clause.
 HEALTH_AFTER = re.compile(
@@ -58,7 +70,7 @@ HEALTH_AFTER = re.compile(
 
 # Care that a person had on a date, in a text that names a person: tests, scans, doses, visits to a doctor.
 CARE_EVENT = re.compile(
-    r"(?i:(?<![^\W\d_])(?:(?-i:AU|OP|ED|CT|RM|TK|SOR|SEH|GP|TAC|IRM|RMN|MRI|MRT|RTG|USG|PCR|DOA|DOD|LMP|A&E)"
+    rf"(?i:(?<![^\W\d_])(?:{_HEALTH_NOUNS}|(?-i:AU|OP|ED|CT|RM|TK|SOR|SEH|GP|TAC|IRM|RMN|MRI|MRT|RTG|USG|PCR|DOA|DOD|LMP|A&E)"
     r"|seen in (?:clinic|a&e|the clinic)|clinic|ct scan|mri scan|x-ray|ultrasound"
     r"|tested positive|tested negative|blood tests?|bloods|dose|vaccin\w*|jab|booster|chemo\w*|radiotherapy"
     r"|infusion|injury|accident|onset|symptoms|diagnosis|hospital|therapy|physio\w*"

@@ -18,7 +18,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from enclave.guard.date_cues import BIRTH, BIRTH_AFTER, CARE, CARE_EVENT, CHECK_EVENT, HEALTH, HEALTH_AFTER
+from enclave.guard.date_cues import (
+    BIRTH,
+    BIRTH_AFTER,
+    CARE,
+    CARE_EVENT,
+    CHECK_EVENT,
+    HEALTH,
+    HEALTH_AFTER,
+    HEALTH_LABEL,
+)
 from enclave.guard.date_forms import DATE
 
 # Between the two dates of one stay: "03.03.2025 – 14.03.2025", "du 02/04/2025 au 06/04/2025", "t/m".
@@ -54,7 +63,11 @@ class PersonalDates:
             return "DATE_OF_BIRTH"
         # Its words in the date's own sentence: "Operada 10/06. Release on 2025-08-14" dates no operation.
         sentence = before[max((before.rfind(stop) for stop in (". ", "! ", "? ", "\n")), default=-1) + 1 :]
-        health = self._health and (HEALTH.search(sentence) is not None or self._care(sentence, text, care))
+        health = self._health and (
+            HEALTH.search(sentence) is not None
+            or HEALTH_LABEL.search(sentence) is not None
+            or self._care(sentence, text, care)
+        )
         if not m["full"]:
             return "DATE" if health else None  # a day and month alone only right after its cue ("operata 09/06")
         if not health and self._health:
