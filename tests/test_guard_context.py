@@ -146,3 +146,21 @@ def test_a_name_the_sentence_frames_is_found_though_no_list_knows_it(text: str, 
 )
 def test_labels_places_and_software_in_those_frames_are_no_names(text: str) -> None:
     assert found(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "En cas de litige, le client peut recourir au médiateur de la consommation CM2C, 14 rue Saint-Jean, "
+        "75017 Paris.",
+        "Please send it to ACME GmbH, Hauptstraße 5, 10115 Berlin.",
+        "Siège social : 14 rue Saint-Jean, 75017 Paris.",
+    ],
+)
+def test_an_organisations_address_is_no_ones_personal_data(text: str) -> None:
+    assert found(text) == []
+
+
+def test_a_person_named_after_the_organisations_word_keeps_their_address() -> None:
+    text = "The court wrote to Mr Jan Nowak, 12 Baker Street, London NW1 6XE."
+    assert ("ADDRESS", "12 Baker Street, London NW1 6XE") in found(text)

@@ -13,6 +13,7 @@ from enclave.config import EntitiesConfig
 from enclave.guard import lexicon
 from enclave.guard.addresses import StreetAddress
 from enclave.guard.blocks import addressees
+from enclave.guard.business_addresses import of_organisation
 from enclave.guard.people import People
 from enclave.guard.person_frames import PersonFrames
 from enclave.guard.places import PersonalPlaces
@@ -49,6 +50,8 @@ class Builtin:
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         spans = [span for part in self._parts for span in part.find(text)]
+        persons = [(s, e) for kind, s, e in spans if kind == "PERSON"]
+        spans = [span for span in spans if span[0] != "ADDRESS" or not of_organisation(text, span[1], persons)]
         yield from spans
         if self._organisations:
             found = [span for part in self._organisations for span in part.find(text)]
