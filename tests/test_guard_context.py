@@ -164,3 +164,8 @@ def test_an_organisations_address_is_no_ones_personal_data(text: str) -> None:
 def test_a_person_named_after_the_organisations_word_keeps_their_address() -> None:
     text = "The court wrote to Mr Jan Nowak, 12 Baker Street, London NW1 6XE."
     assert ("ADDRESS", "12 Baker Street, London NW1 6XE") in found(text)
+
+
+def test_a_ward_or_bay_with_its_number_is_no_person_and_no_place() -> None:
+    assert found("Ward 7B has 24 beds; the patient moved to Bay 3 at 14:00.") == []
+    assert ("PERSON", "Sarah Ward") in found("Handover from Sarah Ward, bay 3.")

@@ -14,6 +14,7 @@ from enclave.guard import lexicon
 from enclave.guard.addresses import StreetAddress
 from enclave.guard.blocks import addressees
 from enclave.guard.business_addresses import of_organisation
+from enclave.guard.numbered_rooms import numbered_room
 from enclave.guard.people import People
 from enclave.guard.person_frames import PersonFrames
 from enclave.guard.places import PersonalPlaces
@@ -51,7 +52,12 @@ class Builtin:
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
         spans = [span for part in self._parts for span in part.find(text)]
         persons = [(s, e) for kind, s, e in spans if kind == "PERSON"]
-        spans = [span for span in spans if span[0] != "ADDRESS" or not of_organisation(text, span[1], persons)]
+        spans = [
+            (kind, start, end)
+            for kind, start, end in spans
+            if not (kind == "ADDRESS" and of_organisation(text, start, persons))
+            and not (kind in ("PERSON", "LOCATION") and numbered_room(text, start, end))
+        ]
         yield from spans
         if self._organisations:
             found = [span for part in self._organisations for span in part.find(text)]
