@@ -40,17 +40,21 @@ _STAFF = (
     r"|(?:n[º°o]\.? ?(?:de )?)?matricule|n[úu]mero de empleado|(?:n[º°o]\.? ?|id )(?:de )?empleado|matricola"
     r"|personeels(?:nummer|nr)|werknemersnummer|(?:nr|numer) (?:pracownika|ewidencyjny)"
 )
-_PATTERN = re.compile(
-    rf"(?i:(?<![^\W\d_])(?:(?P<record>{_RECORD})|(?P<staff>{_STAFF}))(?![^\W\d_]))"
-    r"\.?\s*+(?:[:#]\s*+)?(?P<value>[A-Z0-9](?:[A-Z0-9]|[/.-](?=[A-Z0-9])){3,23})(?![\w/-])"
-)
+# Read from the numbers back: a text has far fewer runs of three digits than word starts, and each word start
+# would otherwise try every cue. The cue must end right before the number, with its "." and a ":" or "#" between.
+_VALUE = re.compile(r"(?<![\w/.-])[A-Z0-9](?:[A-Z0-9]|[/.-](?=[A-Z0-9])){3,23}(?![\w/-])")
+_CUE = re.compile(rf"(?i:(?<![^\W\d_])(?:(?P<record>{_RECORD})|(?P<staff>{_STAFF}))(?![^\W\d_]))\.?\s*+(?:[:#]\s*+)?\Z")
+_REACH = 48  # characters before a number in which its cue must stand: the longest cue and its punctuation
 
 
 class RecordNumbers:
     """MEDICAL_RECORD_NUMBER and EMPLOYEE_ID findings after the words that name them (see the module)."""
 
     def find(self, text: str) -> Iterator[tuple[str, int, int]]:
-        for m in _PATTERN.finditer(text):
-            if sum(c.isdigit() for c in m["value"]) >= 3:
-                kind = "MEDICAL_RECORD_NUMBER" if m["record"] is not None else "EMPLOYEE_ID"
-                yield kind, m.start("value"), m.end("value")
+        for m in _VALUE.finditer(text):
+            if sum(c.isdigit() for c in m.group()) < 3:
+                continue
+            cue = _CUE.search(text, max(0, m.start() - _REACH), m.start())
+            if cue is not None:
+                kind = "MEDICAL_RECORD_NUMBER" if cue["record"] is not None else "EMPLOYEE_ID"
+                yield kind, m.start(), m.end()
