@@ -122,10 +122,10 @@ def test_a_number_after_such_words_names_nobody_in_a_text_without_a_person(text:
 @pytest.mark.parametrize(
     ("text", "name"),
     [
-        ('Vlasta: "Who are you?"', "Vlasta"),
-        ("Guðmar, can I please speak to your boss?", "Guðmar"),
+        ('Vlasta: "Who are you?"\nMille: "I\'m Daniel\'s daughter."', "Vlasta"),
+        ("Katarzyna, can you check it?", "Katarzyna"),
         ("She was born on 8/13/1958. Her maiden name is Ooshima", "Ooshima"),
-        ("I'm so jealous! said Jay to Francisco", "Jay"),
+        ('"You are late," said Okonkwo to the nurse.', "Okonkwo"),
     ],
 )
 def test_a_name_the_sentence_frames_is_found_though_no_list_knows_it(text: str, name: str) -> None:
@@ -142,6 +142,9 @@ def test_a_name_the_sentence_frames_is_found_though_no_list_knows_it(text: str, 
         "Grafana, can you show p99?",
         "Thanks, can you merge it?",
         "Kafka said the offset was committed.",
+        'Stage: "Closed Won"\nOwner: "sales team"',
+        "Grace, can you check it?",
+        "État, can you check the field?",
     ],
 )
 def test_labels_places_and_software_in_those_frames_are_no_names(text: str) -> None:
@@ -169,3 +172,14 @@ def test_a_person_named_after_the_organisations_word_keeps_their_address() -> No
 def test_a_ward_or_bay_with_its_number_is_no_person_and_no_place() -> None:
     assert found("Ward 7B has 24 beds; the patient moved to Bay 3 at 14:00.") == []
     assert ("PERSON", "Sarah Ward") in found("Handover from Sarah Ward, bay 3.")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "L'acte de naissance délivré le 12/03/2024 est joint au dossier.",  # a certificate's date, no birth date
+        "Die Mitarbeiter werden zum 30.06.2025 entlassen.",  # dismissed by an employer, not from a hospital
+    ],
+)
+def test_words_of_birth_and_discharge_that_date_something_else_flag_nothing(text: str) -> None:
+    assert found(text) == []

@@ -17,7 +17,7 @@ import re
 # Right before a birth date, within 24 characters that hold no digit and no line break.
 BIRTH = re.compile(
     r"(?i:(?<![^\W\d_])(?:born(?!\s+(?:from|out|of|as|to)\b)|date of birth|birth ?date|d\.?o\.?b|birthday"
-    r"|geb|geboren|geburtsdatum|geburtstag|né|née|naissance|ddn|nacid[oa]|nacimiento|nac|nat[oa]|nascita"
+    r"|geb|geboren|geburtsdatum|geburtstag|né|née|naissance(?=\s*:)|ddn|nacid[oa]|nacimiento|nac|nat[oa]|nascita"
     r"|geboortedatum|ur|urodz\w*|data urodzenia)(?![^\W\d_]))"
     r"[^\d\n]{0,24}$"
     # "(b. 14/02/1957)", German genealogy's star "(* 12.05.1978)": only right before the date.
@@ -61,10 +61,11 @@ _HEALTH_NOUNS = (
 )
 HEALTH_LABEL = re.compile(rf"(?i:(?<![^\W\d_])(?:{_HEALTH_NOUNS})(?![^\W\d_]))[^\n\d]{{0,10}}$")
 # The same events told after the date, as German and Dutch put a participle last ("ist am 12.03.2025
-# aufgenommen worden", "is op 12-03-2025 opgenomen"); up to the end of the clause.
+# aufgenommen worden", "is op 12-03-2025 opgenomen"); up to the end of the clause. Not "entlassen" or
+# "ontslagen": an employer's dismissal is written the same ("zum 30.06.2025 entlassen").
 HEALTH_AFTER = re.compile(
-    r"(?i)[^\n.;!?]{0,30}?(?<![^\W\d_])(?:aufgenommen|entlassen|operiert|krankgeschrieben|krank ?gemeldet"
-    r"|arbeitsunf[äa]hig|station[äa]r|verstorben|gestorben|opgenomen|ontslagen|geopereerd|ziek ?gemeld"
+    r"(?i)[^\n.;!?]{0,30}?(?<![^\W\d_])(?:aufgenommen|operiert|krankgeschrieben|krank ?gemeldet"
+    r"|arbeitsunf[äa]hig|station[äa]r|verstorben|gestorben|opgenomen|geopereerd|ziek ?gemeld"
     r"|overleden|arbeidsongeschikt)(?![^\W\d_])"
 )
 
@@ -74,6 +75,7 @@ CARE_EVENT = re.compile(
     r"|seen in (?:clinic|a&e|the clinic)|clinic|ct scan|mri scan|x-ray|ultrasound"
     r"|tested positive|tested negative|blood tests?|bloods|dose|vaccin\w*|jab|booster|chemo\w*|radiotherapy"
     r"|infusion|injury|accident|onset|symptoms|diagnosis|hospital|therapy|physio\w*"
+    r"|klinik\w*|krankenhaus\w*|h[ôo]pital|clinique|ospedale|ziekenhuis|szpital\w*"
     r"|off work|absent|maternity leave"
     r"|r[öo]ntgen|sono\w*|befund|impfung|geimpft|dosis|bestrahlung|therapie|diagnose|erstdiagnose"
     r"|station[äa]r|notaufnahme|reha|verletzung|erkrankt|krank|positiv getestet|nachsorge"
