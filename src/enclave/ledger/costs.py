@@ -194,9 +194,11 @@ def cost_report(
     period: Period,
     now: dt.datetime,
     volumes: dict[str, int] = DEFAULT_VOLUMES,
+    project: str | None = None,
 ) -> dict[str, Any]:
-    """The report ``enclave costs`` prints, as JSON-ready data (every field is explained in docs/cli.md)."""
-    by_target = traffic_by(engine, period, "target")
+    """The report ``enclave costs`` prints, as JSON-ready data (every field is explained in docs/cli.md); with
+    ``project``, that project's traffic only (the dashboard's view for a key bound to a project)."""
+    by_target = traffic_by(engine, period, "target", project)
     total = sum((g.traffic for g in by_target), Traffic())
     local = sum((g.traffic for g in by_target if g.zone == "local"), Traffic())
     hosted = sum((g.traffic for g in by_target if g.zone == "external"), Traffic())
@@ -227,8 +229,8 @@ def cost_report(
         "break_even_tokens_per_day": None,
         "reason": reason,
         "scenarios": [],
-        "by_project": _split(traffic_by(engine, period, "project")),
-        "by_model": _split(traffic_by(engine, period, "model")),
+        "by_project": _split(traffic_by(engine, period, "project", project)),
+        "by_model": _split(traffic_by(engine, period, "model", project)),
     }
     if reason is None and main is not None and cheapest is not None:
         assert main.hourly is not None and main.throughput is not None

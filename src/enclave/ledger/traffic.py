@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, true
 
 from enclave.ledger.period import Period
 from enclave.store.schema import usage_daily
@@ -44,10 +44,11 @@ class Group:
     traffic: Traffic
 
 
-def traffic_by(engine: Engine, period: Period, dimension: str) -> list[Group]:
+def traffic_by(engine: Engine, period: Period, dimension: str, project: str | None = None) -> list[Group]:
     """Sums per (``dimension``, zone) over the period's whole UTC days, read from ``usage_daily`` (kept in the
     transaction that writes the usage rows, so equal to summing them). ``dimension`` is ``target``, ``project``
-    or ``model``; a key or zone the rows did not have (a request refused before routing) is None."""
+    or ``model``; a key or zone the rows did not have (a request refused before routing) is None. With
+    ``project``, that project's rows only."""
     column = usage_daily.c[dimension]
     query = (
         select(
@@ -60,6 +61,7 @@ def traffic_by(engine: Engine, period: Period, dimension: str) -> list[Group]:
             func.sum(usage_daily.c.cost),
         )
         .where(usage_daily.c.day >= period.first.isoformat(), usage_daily.c.day < period.end.isoformat())
+        .where(usage_daily.c.project == project if project is not None else true())
         .group_by(column, usage_daily.c.zone)
         .order_by(column, usage_daily.c.zone)
     )
