@@ -14,6 +14,8 @@
         height: 180,
         tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
         legend: { show: true },
+        // Counts and money start at zero: a chart that starts at its minimum exaggerates small changes.
+        scales: { y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
         series: [{}].concat(names.map(function (n) {
           return { label: n, stroke: COLORS[n] || "#444", width: 2, points: { show: xs.length < 40 } };
         })),
