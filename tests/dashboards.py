@@ -95,19 +95,19 @@ class Dashboard:
         headers = {"Authorization": f"Bearer {self.keys[role]}"} if role else {}
         return httpx.get(f"{self.url}{path}", params=params, headers=headers, timeout=30)
 
-    def figures(self, path: str, role: str = "viewer", **params: str) -> Figures:
+    def figures(self, path: str, role: str | None = "viewer", **params: str) -> Figures:
         response = self.get(path, role, **params)
         assert response.status_code == 200, response.text
         return read_figures(response.text)
 
 
 @contextmanager
-def dashboard_server(directory: Path) -> Iterator[Dashboard]:
-    """A server with auth on over a store holding ``usage_rows``; keys: admin, viewer, developer, and a viewer
-    bound to project alpha."""
+def dashboard_server(directory: Path, auth: str = "on") -> Iterator[Dashboard]:
+    """A server (auth on unless told) over a store holding ``usage_rows``; keys: admin, viewer, developer, and a
+    viewer bound to project alpha."""
     db = directory / "enclave.db"
     settings = {
-        "auth": {"mode": "on", "cache_seconds": 1.0},
+        "auth": {"mode": auth, "cache_seconds": 1.0},
         "store": {"url": f"sqlite:///{db}"},
         "audit": {"checkpoint_seconds": 0},
         "prices": PRICES,

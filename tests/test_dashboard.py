@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.dashboards import FIRST_DAY, KEYS, LAST_DAY, PRICES, Dashboard, Figures, Ledger, dashboard_server
@@ -186,9 +188,15 @@ def test_only_a_key_that_may_read_usage_sees_the_pages(dashboard: Dashboard, pat
     assert anonymous.status_code == 401 and 'action="/ui/login"' in anonymous.text
 
 
-def test_the_login_form_sets_an_httponly_cookie_scoped_to_the_dashboard(dashboard: Dashboard) -> None:
-    import httpx
+def test_with_auth_off_on_loopback_the_dashboard_is_open(tmp_path: Path) -> None:
+    with dashboard_server(tmp_path, auth="off") as open_one:
+        page = open_one.figures("/ui/", None, period="custom", since=FIRST_DAY, until=LAST_DAY)
+        _check_overview(page, Ledger(open_one.db, FIRST_DAY, LAST_DAY))
+        # A key that is sent is still checked (its role decides), as on the API.
+        assert open_one.get("/ui/", "developer").status_code == 403
 
+
+def test_the_login_form_sets_an_httponly_cookie_scoped_to_the_dashboard(dashboard: Dashboard) -> None:
     with httpx.Client(base_url=dashboard.url) as browser:
         refused = browser.post("/ui/login", data={"key": dashboard.keys["developer"]})
         assert refused.status_code == 403 and "set-cookie" not in refused.headers
