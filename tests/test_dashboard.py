@@ -3,6 +3,7 @@ day boundaries and across pages; who may see it; bad filters as pages with their
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.dashboards import FIRST_DAY, KEYS, LAST_DAY, PRICES, Dashboard, Figures, Ledger, dashboard_server
+from tests.dashboards import (
+    FIRST_DAY,
+    KEYS,
+    LAST_DAY,
+    PRICES,
+    Dashboard,
+    Figures,
+    Ledger,
+    at_us,
+    dashboard_server,
+    usage_rows,
+)
 
 RANGES = [
     (FIRST_DAY, LAST_DAY),
@@ -229,3 +241,32 @@ def test_bad_filters_are_a_400_page_naming_the_problem(
         response = dashboard.get(path, **params)
         assert response.status_code == 400, response.text
         assert message in html.unescape(response.text)
+
+
+def test_the_roll_up_migration_fills_errors_and_keys_from_the_rows_already_written(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from enclave.config import LedgerConfig, PricesConfig
+    from enclave.ledger.dashboard import Scope, UsageReports
+    from enclave.ledger.period import Period
+    from enclave.ledger.recorder import Recorder
+    from enclave.store.db import MIGRATIONS, migrate, open_engine
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'enclave.db'}")
+    recorder = Recorder(engine, LedgerConfig(batch=1000))
+    for row in usage_rows(at_us("2025-04-01T12:00:00")):
+        recorder.record(row)
+    assert recorder.flush_once()
+    reports = UsageReports(engine, PricesConfig())
+    scope = Scope(Period(dt.date(2025, 3, 29), dt.date(2025, 4, 3)))
+    written = (reports.overview(scope), reports.breakdown(scope, "key", 1), reports.breakdown(scope, "key", 2))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    migrate(engine)  # up again: the roll-ups are filled from the usage rows
+    assert (reports.overview(scope), reports.breakdown(scope, "key", 1), reports.breakdown(scope, "key", 2)) == written
+    assert written[0].errors > 0 and written[2].rows
+    engine.dispose()

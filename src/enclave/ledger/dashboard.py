@@ -1,9 +1,9 @@
 """The usage dashboard's figures, summed by the database over whole UTC days (``Period``).
 
-Sums by project, model, target and zone come from the ``usage_daily`` roll-up, which is written in the
-transaction that writes the usage rows (today's rows included), so it always equals summing them. What the
-roll-up does not hold, the key and the outcome of each request, is summed from the ``usage`` table over the same
-days (indexed by day). Totals are the sums of the per-day series, so the headline, the chart and the tables
+Everything comes from the daily roll-ups, written in the transaction that writes the usage rows (today's rows
+included), so they always equal summing the rows: ``usage_daily`` (per project, model, target, zone, with the
+requests that did not end "ok") and ``usage_daily_keys`` (per key, project, zone). A month of a million rows is a
+few thousand roll-up rows. Totals are the sums of the per-day series, so the headline, the chart and the tables
 agree with each other as well as with the ledger.
 """
 
@@ -14,14 +14,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from sqlalchemy import ColumnElement, Engine, Select, case, func, literal, select, true
+from sqlalchemy import ColumnElement, Engine, Select, case, func, select, true
 
 from enclave.config import PricesConfig
 from enclave.errors import InvalidRequest
 from enclave.ledger.costs import cost_report
 from enclave.ledger.period import DAY, Period
 from enclave.ledger.traffic import Traffic
-from enclave.store.schema import usage, usage_daily
+from enclave.store.schema import usage_daily, usage_daily_keys
 
 Breakdown = Literal["model", "project", "key", "target"]
 BREAKDOWNS: tuple[Breakdown, ...] = get_args(Breakdown)
@@ -122,15 +122,11 @@ class UsageReports:
 
     def overview(self, scope: Scope) -> Overview:
         d = usage_daily.c
-        sums = select(d.day, *_SUMS).where(_in_scope(d.day, d.project, scope)).group_by(d.day)
-        failed = (
-            select(usage.c.day, func.count())
-            .where(_in_scope(usage.c.day, usage.c.project, scope), usage.c.status != "ok")
-            .group_by(usage.c.day)
-        )
+        sums = select(d.day, *_SUMS, func.sum(d.errors)).where(_in_scope(d.day, d.project, scope)).group_by(d.day)
         with self.engine.connect() as connection:
-            traffic = {row[0]: _traffic(*row[1:]) for row in connection.execute(sums)}
-            errors = {day: int(n) for day, n in connection.execute(failed)}
+            found = connection.execute(sums).all()
+        traffic = {row[0]: _traffic(*row[1:6]) for row in found}
+        errors = {row[0]: int(row[6]) for row in found}
         days = []
         day = scope.period.first
         while day < scope.period.end:
@@ -210,19 +206,19 @@ def _by_rollup(scope: Scope, by: Breakdown) -> Select[Any]:
 
 
 def _by_key(scope: Scope) -> Select[Any]:
-    u = usage.c
-    tokens = u.prompt_tokens + u.completion_tokens
+    k = usage_daily_keys.c
+    tokens = k.prompt_tokens + k.completion_tokens
     return (
         select(
-            u.key_prefix.label("name"),
-            func.count().label("requests"),
-            func.sum(u.prompt_tokens).label("prompt"),
-            func.sum(u.completion_tokens).label("completion"),
-            func.coalesce(func.sum(u.compute_seconds), literal(0.0)).label("busy"),
-            func.sum(u.cost).label("cost"),
-            func.sum(case((u.zone == "local", tokens), else_=0)).label("local"),
-            func.sum(case((u.zone == "external", tokens), else_=0)).label("hosted"),
+            k.key_prefix.label("name"),
+            func.sum(k.requests).label("requests"),
+            func.sum(k.prompt_tokens).label("prompt"),
+            func.sum(k.completion_tokens).label("completion"),
+            func.sum(k.busy_seconds).label("busy"),
+            func.sum(k.cost).label("cost"),
+            func.sum(case((k.zone == "local", tokens), else_=0)).label("local"),
+            func.sum(case((k.zone == "external", tokens), else_=0)).label("hosted"),
         )
-        .where(_in_scope(u.day, u.project, scope))
-        .group_by(u.key_prefix)
+        .where(_in_scope(k.day, k.project, scope))
+        .group_by(k.key_prefix)
     )

@@ -101,6 +101,23 @@ usage_daily = Table(
     Column("completion_tokens", BigInteger, nullable=False),
     Column("busy_seconds", Float, nullable=False),
     Column("cost", Float, nullable=False),
+    Column("errors", BigInteger, nullable=False, server_default="0"),  # requests whose status was not "ok"
+)
+
+# The same sums per UTC day, key and (project, zone), kept in the same transaction: the dashboard's by-key table.
+usage_daily_keys = Table(
+    "usage_daily_keys",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("key_prefix", String(16), primary_key=True),
+    Column("project", String(64), primary_key=True),
+    Column("zone", String(8), primary_key=True),
+    Column("requests", BigInteger, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("busy_seconds", Float, nullable=False),
+    Column("cost", Float, nullable=False),
+    Column("errors", BigInteger, nullable=False),
 )
 
 audit_log = Table(
