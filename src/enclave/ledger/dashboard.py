@@ -144,15 +144,19 @@ class UsageReports:
         query = _by_key(scope) if by == "key" else _by_rollup(scope, by)
         grouped = query.subquery()
         tokens = grouped.c.prompt + grouped.c.completion
+        # The number of groups comes with the page (a window over the grouped rows): grouping once, not twice.
         ordered = (
-            select(grouped)
+            select(grouped, func.count().over().label("groups"))
             .order_by(grouped.c.cost.desc(), tokens.desc(), func.coalesce(grouped.c.name, ""))
             .limit(rows)
             .offset((page - 1) * rows)
         )
         with self.engine.connect() as connection:
-            total_rows = int(connection.execute(select(func.count()).select_from(grouped)).scalar() or 0)
             found = connection.execute(ordered).all()
+            if found:
+                total_rows = int(found[0].groups)
+            else:  # past the end (or nothing at all): count them to say how many pages there are
+                total_rows = int(connection.execute(select(func.count()).select_from(grouped)).scalar() or 0)
         count = max(1, math.ceil(total_rows / rows))
         if page > count:
             raise InvalidRequest(f"page: {page} is past the last page ({count})", param="page")

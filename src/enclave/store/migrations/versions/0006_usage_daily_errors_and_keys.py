@@ -19,12 +19,24 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("usage_daily", sa.Column("errors", sa.BigInteger, nullable=False, server_default="0"))
-    op.execute(
-        "UPDATE usage_daily SET errors = (SELECT COUNT(*) FROM usage u WHERE u.day = usage_daily.day"
-        " AND COALESCE(u.project, '') = usage_daily.project AND u.model = usage_daily.model"
-        " AND COALESCE(u.target, '') = usage_daily.target AND COALESCE(u.zone, '') = usage_daily.zone"
-        " AND u.status != 'ok')"
-    )
+    # One pass over the rows, then one update per roll-up row by its key (a correlated subquery per roll-up row
+    # would read a day's rows again for each of them).
+    connection = op.get_bind()
+    failed = connection.execute(
+        sa.text(
+            "SELECT day, COALESCE(project, ''), model, COALESCE(target, ''), COALESCE(zone, ''), COUNT(*)"
+            " FROM usage WHERE status != 'ok'"
+            " GROUP BY day, COALESCE(project, ''), model, COALESCE(target, ''), COALESCE(zone, '')"
+        )
+    ).all()
+    if failed:
+        connection.execute(
+            sa.text(
+                "UPDATE usage_daily SET errors = :n WHERE day = :day AND project = :project AND model = :model"
+                " AND target = :target AND zone = :zone"
+            ),
+            [dict(zip(("day", "project", "model", "target", "zone", "n"), row, strict=True)) for row in failed],
+        )
     op.create_table(
         "usage_daily_keys",
         sa.Column("day", sa.String(10), primary_key=True),
