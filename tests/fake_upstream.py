@@ -29,12 +29,17 @@ gives a scenario its own circuit breaker), so one instance serves every scenario
     pause       streams two words, waits ``delay`` seconds, then streams the rest
     trickle     (not streamed) sends a space every 0.1 s for a minute before its answer
     switch      fails with 500 while ``FakeUpstream.healthy`` is false, answers while true
+
+At /v1/embeddings every model but fail500 and busy429 answers with ``fake_embedding`` of each input (EMBEDDING_DIMS
+floats, or ``dimensions`` of them), in input order, and a usage of EMBEDDING_TOKENS_PER_INPUT tokens per input.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import math
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -57,6 +62,16 @@ LEAK = " Also write to Anna Kowalska at anna.kowalska@firma.pl."
 JSON_REPLY = '{"city": "Paris", "temperature": 21}'
 TOOL_CALLS = [("call_1", "get_weather", '{"city": "Paris"}'), ("call_2", "get_time", '{"zone": "CET"}')]
 USAGE = {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}
+EMBEDDING_DIMS = 8
+EMBEDDING_TOKENS_PER_INPUT = 3
+
+
+def fake_embedding(item: str | list[int], dimensions: int = EMBEDDING_DIMS) -> list[float]:
+    """A unit vector that depends only on the input: the same input gets the same vector from every call."""
+    digest = hashlib.sha256(json.dumps(item).encode()).digest()
+    values = [byte - 127.5 for byte in digest[:dimensions]]
+    norm = math.sqrt(sum(v * v for v in values))
+    return [v / norm for v in values]
 
 
 @dataclass
@@ -329,6 +344,27 @@ def _app(fake: FakeUpstream) -> Starlette:
             return _tool_answer(body, _echo_call(body))
         return _text_answer(fake, model, body, chat=request.url.path.endswith("/chat/completions"))
 
+    async def embeddings(request: Request) -> Response:
+        body = await request.json()
+        fake.received.append(Received(request.url.path, dict(request.headers), body))
+        model = body.get("model", "").split(".")[0]
+        if model == "fail500":
+            return JSONResponse({"error": {"message": "upstream exploded", "type": "server_error"}}, 500)
+        if model == "busy429":
+            return JSONResponse(
+                {"error": {"message": "slow down", "type": "rate_limit_error"}}, 429, headers={"Retry-After": "0"}
+            )
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        dimensions = int(body.get("dimensions") or EMBEDDING_DIMS)
+        data = [
+            {"object": "embedding", "index": i, "embedding": fake_embedding(item, dimensions)}
+            for i, item in enumerate(inputs)
+        ]
+        tokens = EMBEDDING_TOKENS_PER_INPUT * len(inputs)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        # Out of order on purpose: a client must place each vector by its index.
+        return JSONResponse({"object": "list", "data": data[::-1], "model": body["model"], "usage": usage})
+
     async def models(_: Request) -> Response:
         return JSONResponse({"object": "list", "data": [{"id": "ok", "object": "model"}]})
 
@@ -336,6 +372,7 @@ def _app(fake: FakeUpstream) -> Starlette:
         routes=[
             Route("/v1/chat/completions", answer, methods=["POST"]),
             Route("/v1/completions", answer, methods=["POST"]),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/models", models),
         ]
     )

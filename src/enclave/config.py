@@ -17,9 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from enclave.errors import ConfigError
 
 DEFAULT_MODEL_NAME = "smollm2-135m"
+# The default embedding model (all-MiniLM-L6-v2, converted from its pip package into the data folder once).
+DEFAULT_EMBEDDING_NAME = "all-minilm-l6-v2"
 EMBEDDED_PROVIDER = "embedded"
 
 TrustZone = Literal["local", "external"]
+# What a model serves: chat and text completions, or embeddings. A request for the other operation is refused.
+ModelType = Literal["chat", "embedding"]
 DataClass = Literal["public", "internal", "confidential", "restricted"]
 DATA_CLASSES: tuple[DataClass, ...] = ("public", "internal", "confidential", "restricted")
 # The sovereignty invariant: these never reach an external zone, whatever the rules say.
@@ -73,9 +77,11 @@ class CapabilitiesConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """One model served by the embedded llama.cpp engine."""
+    """One model served by the embedded llama.cpp engine: a chat model, or an embedding model (``type:
+    embedding``), for which ``parallel`` counts inputs evaluated together and ``queue`` inputs that may wait."""
 
     name: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]
+    type: ModelType = "chat"
     path: Path | None = None
     repo: str | None = None
     file: str | None = None
@@ -92,6 +98,9 @@ class ModelConfig(_Strict):
     chat_template: str | None = None
     sampling: SamplingDefaults = SamplingDefaults()
     capabilities: CapabilitiesConfig = CapabilitiesConfig()
+    # Embedding models only: the model was trained so that a prefix of its vector is itself an embedding
+    # (Matryoshka), so ``dimensions`` may shorten it. Nothing in a GGUF says so; the operator does.
+    shortenable: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
@@ -99,9 +108,22 @@ class ModelConfig(_Strict):
             raise ValueError("give either 'path' or 'repo' + 'file', not both")
         if (self.repo is None) != (self.file is None):
             raise ValueError("'repo' and 'file' go together")
-        if self.path is None and self.repo is None and self.name != DEFAULT_MODEL_NAME:
-            raise ValueError("a model needs 'path' or 'repo' + 'file'")
+        if self.path is None and self.repo is None and not self.is_default:
+            raise ValueError(
+                f"a model needs 'path' or 'repo' + 'file' (only {DEFAULT_MODEL_NAME} and, with type: embedding, "
+                f"{DEFAULT_EMBEDDING_NAME} come built in)"
+            )
+        if self.type == "embedding" and self.chat_template is not None:
+            raise ValueError("an embedding model has no chat template")
+        if self.type == "chat" and self.shortenable:
+            raise ValueError("'shortenable' is for embedding models (type: embedding)")
         return self
+
+    @property
+    def is_default(self) -> bool:
+        """The built-in model of its type, which needs no file: the packaged SmolLM2 or all-MiniLM-L6-v2."""
+        default = DEFAULT_MODEL_NAME if self.type == "chat" else DEFAULT_EMBEDDING_NAME
+        return self.path is None and self.repo is None and self.name == default
 
     @property
     def names(self) -> list[str]:
@@ -207,9 +229,11 @@ class TargetConfig(_Strict):
 
 
 class RouteConfig(_Strict):
-    """A public model name clients use, served by its targets in order of preference."""
+    """A public model name clients use, served by its targets in order of preference; ``type: embedding`` for
+    one that serves /v1/embeddings (its targets are embedding models)."""
 
     name: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")]
+    type: ModelType = "chat"
     aliases: list[str] = []
     targets: Annotated[list[TargetConfig], Field(min_length=1)]
 
@@ -416,7 +440,12 @@ def _default_data_dir() -> Path:
 
 class Settings(_Strict):
     server: ServerConfig = ServerConfig()
-    models: list[ModelConfig] = Field(default_factory=lambda: [ModelConfig(name=DEFAULT_MODEL_NAME)])
+    models: list[ModelConfig] = Field(
+        default_factory=lambda: [
+            ModelConfig(name=DEFAULT_MODEL_NAME),
+            ModelConfig(name=DEFAULT_EMBEDDING_NAME, type="embedding"),
+        ]
+    )
     providers: list[ProviderConfig] = []
     routes: list[RouteConfig] = []
     policy: PolicyConfig = PolicyConfig()
@@ -435,7 +464,7 @@ class Settings(_Strict):
         least BODY_FLOOR): a prompt that fits a model's context is never refused for its size."""
         if self.server.max_body_bytes is not None:
             return self.server.max_body_bytes
-        contexts = [m.context or _EMBEDDED_CONTEXT for m in self.models]
+        contexts = [m.context or _EMBEDDED_CONTEXT for m in self.models if m.type == "chat"]
         if self.providers:
             contexts.append(UPSTREAM_CONTEXT)
         return max(BODY_FLOOR, BODY_BYTES_PER_TOKEN * max(contexts, default=0))
@@ -452,7 +481,7 @@ class Settings(_Strict):
         providers = {p.name for p in self.providers}
         if len(providers) != len(self.providers):
             raise ValueError("provider names must be unique")
-        embedded = {m.name for m in self.models}
+        embedded = {m.name: m.type for m in self.models}
         targets = [t for r in self.routes for t in r.targets]
         targets += [r.target for r in self.policy.rules if r.target is not None]
         for target in targets:
@@ -461,6 +490,12 @@ class Settings(_Strict):
                     raise ValueError(f"target {target}: no embedded model named {target.model!r}")
             elif target.provider not in providers:
                 raise ValueError(f"target {target}: no provider named {target.provider!r}")
+        for route in self.routes:
+            # A route's targets all serve its operation: a chat model cannot answer for an embedding route.
+            for target in route.targets:
+                kind = embedded.get(target.model) if target.provider == EMBEDDED_PROVIDER else route.type
+                if kind != route.type:
+                    raise ValueError(f"route {route.name!r} (type {route.type}): target {target} is a {kind} model")
         routed = {(t.provider, t.model) for t in targets}
         for provider in self.providers:
             # A model named here but in no target is a typo whose override would silently never apply.

@@ -98,6 +98,12 @@ class ModelNotFound(EnclaveError):
     code = "model_not_found"
 
 
+class WrongModelType(InvalidRequest):
+    """The model exists but serves another operation: a chat model asked for embeddings, or the reverse."""
+
+    code = "model_type_mismatch"
+
+
 class EngineOverloaded(EnclaveError):
     """The engine's wait queue is full; the client should retry after ``retry_after`` seconds."""
 

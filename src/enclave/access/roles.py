@@ -10,7 +10,7 @@ ROLES: tuple[Role, ...] = get_args(Role)
 
 
 class Permission(StrEnum):
-    INFER = "infer"  # chat and text completions, model list, guard scan
+    INFER = "infer"  # chat and text completions, embeddings, model list, guard scan
     READ_USAGE = "read_usage"  # usage summaries and metrics
     READ_AUDIT = "read_audit"  # the audit log and its verification
     MANAGE = "manage"  # keys and projects

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from enclave import __version__
-from enclave.api import admin, chat, completions, guard, models, system
+from enclave.api import admin, chat, completions, embeddings, guard, models, system
 from enclave.api.drain import Drain, DrainGate
 from enclave.api.errors import install_error_handlers
 from enclave.api.request_size import BodyLimit
@@ -32,7 +32,7 @@ async def build_gateway(settings: Settings, auth_required: bool = False) -> Gate
     """Open the store and load every configured model (both off the event loop) into a gateway."""
     controls = await asyncio.to_thread(open_controls, settings, auth_required)
     engines = await asyncio.to_thread(load_engines, settings)
-    dispatcher = Dispatcher(engines, {p.name: p for p in settings.providers})
+    dispatcher = Dispatcher(engines.chat, {p.name: p for p in settings.providers}, engines.embedding)
     controls.recorder.start()
     gateway = Gateway(
         Router(settings),
@@ -74,7 +74,7 @@ def create_app(settings: Settings, gateway: Gateway | None = None, auth_required
     # Outermost: a draining server refuses before anything else runs, and counts every request in flight.
     app.state.drain = Drain()
     app.add_middleware(DrainGate, drain=app.state.drain)
-    for module in (chat, completions, guard, models, system, admin):
+    for module in (chat, completions, embeddings, guard, models, system, admin):
         app.include_router(module.router)
     # The usage dashboard: its pages, and its script and chart library, shipped in the package (no CDN).
     app.include_router(login.router)

@@ -23,11 +23,13 @@ def _card(route: Route, info: ModelInfo, created: int) -> dict[str, Any]:
         "object": "model",
         "created": created,
         "owned_by": "enclave",
+        "type": route.type,  # chat (chat and text completions) or embedding (/v1/embeddings)
         "aliases": list(route.aliases),
         "targets": [{"target": str(t), "zone": t.zone} for t in route.targets],
+        "context_length": info.context or None,  # known for embedded models only
     }
-    if info.context:  # known for embedded models only
-        card.update(context_length=info.context, architecture=info.architecture, quantization=info.quantization)
+    if info.context:
+        card.update(architecture=info.architecture, quantization=info.quantization)
     return card
 
 
@@ -51,7 +53,7 @@ async def list_models(request: Request, caller: Annotated[Principal, Depends(_ca
 @router.get("/v1/models/{name:path}")
 async def get_model(name: str, request: Request, caller: Annotated[Principal, Depends(_caller)]) -> dict[str, Any]:
     gateway: Gateway = request.app.state.gateway
-    route = gateway.router.table.resolve(name)
+    route, info = gateway.model(name)
     if caller.project is not None and not caller.project.allows_model(route.names):
         raise ModelNotFound(f"The model '{name}' does not exist.", param="model")
-    return _card(route, gateway.dispatcher.engine(route.targets[0]).info, request.app.state.started)
+    return _card(route, info, request.app.state.started)

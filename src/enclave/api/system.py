@@ -30,6 +30,10 @@ async def health(request: Request) -> dict[str, Any]:
             "active_sequences": int(stats.get("active_sequences", 0)),
             "queue_depth": int(stats.get("queue_depth", 0)),
         }
+    for target, embedder in gateway.dispatcher.embedders().items():
+        if target.provider == EMBEDDED_PROVIDER:
+            # An embedding model queues inputs, not requests.
+            models[target.model] = {"status": "ok", "queued_inputs": int(embedder.stats().get("queued_inputs", 0))}
     return {"status": "ok", "models": models, "providers": gateway.dispatcher.health()}
 
 

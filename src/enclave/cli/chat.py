@@ -129,11 +129,19 @@ async def _converse(backend: Backend, system: str | None, options: dict[str, Any
     await backend.close()
 
 
+def _first_chat_model(settings: Settings) -> str:
+    """The first configured model that chats (an embedding model cannot), else the first chat route."""
+    names = [m.name for m in settings.models if m.type == "chat"] + [
+        r.name for r in settings.routes if r.type == "chat"
+    ]
+    return names[0] if names else (settings.models[0].name if settings.models else settings.routes[0].name)
+
+
 async def _local(settings: Settings, model: str | None) -> LocalBackend:
     from enclave.api.app import build_gateway
 
     gateway = await build_gateway(settings)
-    return LocalBackend(gateway, model or settings.models[0].name)
+    return LocalBackend(gateway, model or _first_chat_model(settings))
 
 
 def chat(
@@ -143,7 +151,9 @@ def chat(
             help="Base URL of a running server, e.g. http://127.0.0.1:8000. Without it, the model runs in this process."
         ),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="Model name or alias (default: the first configured).")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name or alias (default: the first chat model configured).")
+    ] = None,
     system: Annotated[str | None, typer.Option(help="System prompt for the conversation.")] = None,
     temperature: Annotated[float | None, typer.Option(min=0, max=2)] = None,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="Most tokens per answer.")] = None,
@@ -162,7 +172,7 @@ def chat(
 
     async def run() -> None:
         if url:
-            backend: Backend = RemoteBackend(url, model or settings.models[0].name, api_key)
+            backend: Backend = RemoteBackend(url, model or _first_chat_model(settings), api_key)
         else:
             try:
                 backend = await _local(settings, model)

@@ -182,7 +182,7 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     access_log: Annotated[bool, typer.Option(help="Log one line per HTTP request.")] = False,
 ) -> None:
-    """Serve the configured models (by default the embedded SmolLM2-135M) over an OpenAI-compatible API.
+    """Serve the configured models (by default SmolLM2-135M and all-MiniLM-L6-v2) over an OpenAI-compatible API.
     Every start-up failure is one line on stderr and exit status 1; SIGTERM drains (server.drain_seconds)."""
     try:
         settings = load_settings(config)

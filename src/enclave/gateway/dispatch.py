@@ -12,11 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from enclave.config import ProviderConfig
-from enclave.engines.base import Engine, Generation, GenerationRequest
+from enclave.engines.base import (
+    Embedder,
+    EmbeddingInput,
+    Embeddings,
+    Engine,
+    Generation,
+    GenerationRequest,
+    ModelInfo,
+)
 from enclave.errors import (
     ContextLengthExceeded,
     EnclaveError,
@@ -32,6 +41,7 @@ from enclave.routing.table import Target
 
 # Waiting longer than this for an upstream's Retry-After is worse than answering from another target.
 _MAX_RETRY_WAIT_S = 10.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +51,17 @@ class Attempt:
 
 
 class Dispatcher:
-    def __init__(self, engines: dict[Target, Engine], providers: dict[str, ProviderConfig]) -> None:
+    def __init__(
+        self,
+        engines: dict[Target, Engine],
+        providers: dict[str, ProviderConfig],
+        embedders: dict[Target, Embedder] | None = None,
+    ) -> None:
         self._engines = engines
+        self._embedders = embedders or {}
         self._providers = providers
         self._breakers: dict[Target, CircuitBreaker] = {}
-        for target in engines:
+        for target in [*engines, *self._embedders]:
             provider = providers.get(target.provider)
             circuit = provider.circuit if provider else None
             self._breakers[target] = CircuitBreaker(
@@ -57,6 +73,20 @@ class Dispatcher:
 
     def engines(self) -> dict[Target, Engine]:
         return dict(self._engines)
+
+    def embedders(self) -> dict[Target, Embedder]:
+        return dict(self._embedders)
+
+    def serving(self) -> list[tuple[Target, Engine | Embedder]]:
+        """Every engine and embedder, for metrics and shutdown."""
+        out: list[tuple[Target, Engine | Embedder]] = list(self._engines.items())
+        out += self._embedders.items()
+        return out
+
+    def info(self, target: Target) -> ModelInfo:
+        """What is known of the model behind ``target``, whichever operation it serves."""
+        serving = self._engines.get(target) or self._embedders[target]
+        return serving.info
 
     async def call(
         self, decision: RoutingDecision, request: GenerationRequest, external: GenerationRequest | None = None
@@ -78,6 +108,22 @@ class Dispatcher:
         rescue = RescuedGeneration(self, decision, request, external, target, generation, attempts)
         return target, rescue, attempts
 
+    async def embed(
+        self, decision: RoutingDecision, inputs: Sequence[EmbeddingInput], dimensions: int | None
+    ) -> tuple[Target, Embeddings, list[Attempt]]:
+        """The embeddings of the first of the decision's targets that computes them, failing over as ``call``
+        does (a whole answer: there is no stream to rescue)."""
+        attempts: list[Attempt] = []
+        errors: list[EnclaveError] = []
+
+        def compute(target: Target) -> Awaitable[Embeddings]:
+            return self._embedders[target].embed(inputs, dimensions=dimensions)
+
+        answered = await self._first(decision.targets, self._embedders, compute, attempts, errors)
+        if answered is None:
+            raise self._failure(decision, attempts, errors)
+        return answered[0], answered[1], attempts
+
     async def first_answer(
         self,
         targets: Iterable[Target],
@@ -87,31 +133,50 @@ class Dispatcher:
     ) -> tuple[Target, Generation] | None:
         """The first of ``targets`` to produce a first token, trying each as its provider allows; ``None`` when
         none did (each attempt and error is appended to the lists)."""
+
+        def submit(target: Target) -> Awaitable[Generation]:
+            return self._engines[target].submit(request_for(target))
+
+        return await self._first(targets, self._engines, submit, attempts, errors)
+
+    async def _first(
+        self,
+        targets: Iterable[Target],
+        serving: Mapping[Target, object],
+        start: Callable[[Target], Awaitable[T]],
+        attempts: list[Attempt],
+        errors: list[EnclaveError],
+    ) -> tuple[Target, T] | None:
+        """The first of ``targets`` whose ``start`` succeeds. A target that does not serve this operation (a
+        policy rule's target, named for every route it matches) is passed over."""
         for target in targets:
+            if target not in serving:
+                attempts.append(Attempt(target, "does not serve this operation"))
+                continue
             breaker = self._breakers[target]
             if not breaker.allow():
                 attempts.append(Attempt(target, "circuit open"))
                 continue
-            generation = await self._try(target, breaker, request_for(target), attempts, errors)
-            if generation is not None:
-                return target, generation
+            result = await self._try(target, breaker, start, attempts, errors)
+            if result is not None:
+                return target, result
         return None
 
     async def _try(
         self,
         target: Target,
         breaker: CircuitBreaker,
-        request: GenerationRequest,
+        start: Callable[[Target], Awaitable[T]],
         attempts: list[Attempt],
         errors: list[EnclaveError],
-    ) -> Generation | None:
+    ) -> T | None:
         """One target, retried in place where the failure allows. However many tries it takes, a request
         counts once toward the target's circuit breaker."""
         provider = self._providers.get(target.provider)
         retries = provider.retries if provider else 0
         for attempt in range(retries + 1):
             try:
-                generation = await self._engines[target].submit(request)
+                result = await start(target)
             except (ContextLengthExceeded, EngineOverloaded) as exc:
                 # Not the target's fault: it is healthy, just too small or too busy for this request.
                 breaker.released()
@@ -140,7 +205,7 @@ class Dispatcher:
                 raise
             else:
                 breaker.succeeded()
-                return generation
+                return result
         return None
 
     def record_failure(self, target: Target, error: EnclaveError) -> None:

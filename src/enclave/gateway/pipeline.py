@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,7 +22,7 @@ from enclave.access.auth import Access
 from enclave.access.keys import Principal
 from enclave.access.limits import MemoryLimiter
 from enclave.access.roles import Permission
-from enclave.config import DATA_CLASSES, DataClass, LimitsConfig, PricesConfig
+from enclave.config import DATA_CLASSES, DataClass, LimitsConfig, ModelType, PricesConfig
 from enclave.engines.base import Delta, Generation, GenerationRequest, ModelInfo, ToolCallDelta, Usage
 from enclave.errors import (
     AnswerBlocked,
@@ -30,9 +30,11 @@ from enclave.errors import (
     GuardLimitExceeded,
     PermissionDenied,
     StoreUnavailable,
+    WrongModelType,
 )
 from enclave.gateway.accounting import Accounting, Ticket
 from enclave.gateway.dispatch import Attempt, Dispatcher
+from enclave.gateway.embeddings import EmbeddingCall, EmbeddingResult, serve_embeddings
 from enclave.gateway.needs import needs
 from enclave.guard.actions import Verdict
 from enclave.guard.findings import GUARD_ERROR, GuardReport
@@ -42,10 +44,12 @@ from enclave.guard.texts import texts_of, with_texts
 from enclave.ledger.dashboard import UsageReports
 from enclave.ledger.prices import PriceSheet
 from enclave.metrics import Metrics
+from enclave.routing.capabilities import Capability
 from enclave.routing.policy import RequestFacts, Router
 from enclave.routing.table import Route, Target
 
 Endpoint = Literal["chat", "completion"]
+_ENDPOINTS: dict[ModelType, str] = {"chat": "/v1/chat/completions", "embedding": "/v1/embeddings"}
 _TEXT = -1  # a choice's text, among the restorers kept by (choice, tool call index)
 log = logging.getLogger(__name__)
 
@@ -80,24 +84,25 @@ class Answer:
         gateway: Gateway,
         pseudonyms: Pseudonyms | None,
     ) -> None:
-        assert ticket.decision is not None and ticket.report is not None
+        assert ticket.decision is not None and ticket.report is not None and ticket.request is not None
         self.ticket = ticket
+        self.request = request = ticket.request
         self.decision = ticket.decision
         self.report = ticket.report
         # Only an answer from an external target was written against placeholders.
         self._pseudonyms = pseudonyms if pseudonyms and target.zone == "external" else None
         # Placeholders in a JSON answer stand inside JSON strings: their values go back escaped for that.
-        self._json_text = ticket.request.response_format.type != "text"
+        self._json_text = request.response_format.type != "text"
         self._restorers: dict[tuple[int, int], StreamRestorer] = {}  # by (choice, tool call index or _TEXT)
         self._named: set[tuple[int, int]] = set()  # (choice, index) of the tool calls counted
-        self.choices = ticket.request.n
+        self.choices = request.n
         self.target = target
         self.attempts = attempts
         self.model = target.model  # the model that actually answers, after any fallback
         self.prompt_tokens = generation.prompt_tokens
         self.usage: Usage | None = None
         # Only a streamed answer has a first token the client sees; a whole answer arrives in one piece.
-        self._streamed = ticket.request.stream
+        self._streamed = request.stream
         self._generation = generation
         self._gateway = gateway
         self._closed = False
@@ -113,23 +118,7 @@ class Answer:
     @property
     def headers(self) -> dict[str, str]:
         """The routing decision, for the client: where it went and which rule sent it there."""
-        headers = {
-            "x-enclave-route": str(self.target),
-            "x-enclave-zone": self.target.zone,
-            "x-enclave-rule": self.decision.rule,
-            "x-enclave-data-class": self.decision.data_class,
-            **self.ticket.headers(),
-        }
-        if self.report.counts:
-            headers["x-enclave-guard"] = self.report.summary()
-        if self.decision.guard is not None:
-            headers["x-enclave-guard-action"] = self.decision.guard
-        if self.ticket.answer_findings:
-            # Known only once the answer is whole: a non-streamed answer's headers carry it.
-            headers["x-enclave-guard-answer"] = GuardReport(counts=self.ticket.answer_findings).summary()
-        if self.decision.excluded:
-            headers["x-enclave-excluded"] = self.decision.exclusions()
-        return headers
+        return self.ticket.headers()
 
     async def __aiter__(self) -> AsyncIterator[Delta]:
         status = "cancelled"
@@ -180,7 +169,7 @@ class Answer:
         """Flag personal data in the whole answer that the request did not carry (types and counts in the audit
         log); under ``guard.answers: block`` a non-streamed answer holding some is refused. A stream is only
         flagged: its text reached the client as it came, so refusing it at the end would protect nothing."""
-        found = await self._gateway.new_in_answer(self.ticket.request, "".join(self._said))
+        found = await self._gateway.new_in_answer(self.request, "".join(self._said))
         if not found:
             return
         self.ticket.answer_findings = found
@@ -284,40 +273,58 @@ class Gateway:
         self.answers: set[Answer] = set()  # in flight: what a shutdown waits for, and ends at its deadline
         # Embedded engines are labelled by model name, upstream ones by target (their models' names may clash).
         self.metrics.watch_engines(
-            lambda: [
-                (t.model if t.provider == "embedded" else str(t), e.stats())
-                for t, e in self.dispatcher.engines().items()
-            ]
+            lambda: [(t.model if t.provider == "embedded" else str(t), e.stats()) for t, e in self.dispatcher.serving()]
         )
 
     def models(self) -> list[tuple[Route, ModelInfo]]:
         """Every public model with what is known of its first target."""
-        return [(route, self.dispatcher.engine(route.targets[0]).info) for route in self.router.table.routes()]
+        return [(route, self.dispatcher.info(route.targets[0])) for route in self.router.table.routes()]
+
+    def model(self, name: str) -> tuple[Route, ModelInfo]:
+        """The public model ``name`` stands for (ModelNotFound if none) with what is known of its first target."""
+        route = self.router.table.resolve(name)
+        return route, self.dispatcher.info(route.targets[0])
 
     async def authorize(self, credential: str | None, permission: Permission) -> Principal:
         principal = await self.access.authenticate(credential)
         principal.require(permission)
         return principal
 
+    def ticket(self, endpoint: str, model: str, request: GenerationRequest | None = None) -> Ticket:
+        # The public name, never the client's text: a made-up name is one label and one value, not a new one each.
+        return Ticket(endpoint, self.router.table.name_of(model), request)
+
+    async def admit(
+        self, ticket: Ticket, model: str, credential: str | None, claimed: str | None, operation: ModelType
+    ) -> None:
+        """The stages every operation begins with: the ledger can record it, the key may call, the model exists
+        and serves ``operation``, the caller's project may use it, and rate limits and the budget admit it."""
+        recorder = self.accounting.recorder
+        if recorder is not None and recorder.backlogged:
+            raise StoreUnavailable(
+                "Usage cannot be recorded right now (the database is unreachable); the request was not served."
+            )
+        ticket.principal = principal = await self.authorize(credential, Permission.INFER)
+        project = principal.project
+        # A project named in the request is heeded only without auth: with auth, a key's project is its own.
+        ticket.project = project.name if project is not None else (None if self.access.required else claimed)
+        route = self.router.table.resolve(model)
+        if project is not None and not project.allows_model(route.names):
+            raise PermissionDenied(f"Project '{project.name}' may not use model '{route.name}'.", param="model")
+        if route.type != operation:
+            raise WrongModelType(
+                f"The model '{route.name}' is {'an embedding' if route.type == 'embedding' else 'a chat'} model: "
+                f"use {_ENDPOINTS[route.type]} with it, not {_ENDPOINTS[operation]}.",
+                param="model",
+            )
+        await self.accounting.admit(ticket, route)
+
     async def infer(self, call: InferenceCall) -> Answer:
         """Run the pipeline up to the first token; every error raised here comes before any output."""
-        # The public name, never the client's text: a made-up name is one label and one value, not a new one each.
-        ticket = Ticket(call.endpoint, self.router.table.name_of(call.model), call.request)
+        ticket = self.ticket(call.endpoint, call.model, call.request)
         try:
-            recorder = self.accounting.recorder
-            if recorder is not None and recorder.backlogged:
-                raise StoreUnavailable(
-                    "Usage cannot be recorded right now (the database is unreachable); the request was not served."
-                )
-            ticket.principal = principal = await self.authorize(call.credential, Permission.INFER)
-            project = principal.project
-            # A project named in the request is heeded only without auth: with auth, a key's project is its own.
-            claimed = None if self.access.required else call.project
-            ticket.project = project.name if project is not None else claimed
-            route = self.router.table.resolve(call.model)
-            if project is not None and not project.allows_model(route.names):
-                raise PermissionDenied(f"Project '{project.name}' may not use model '{route.name}'.", param="model")
-            await self.accounting.admit(ticket, route)
+            await self.admit(ticket, call.model, call.credential, call.project, "chat")
+            project = ticket.principal.project
             ticket.report, ticket.verdict = report, verdict = await self.examine(call, ticket.project)
             facts = self.facts(call, ticket, verdict)
             ticket.decision = decision = self.router.decide(facts)
@@ -330,20 +337,42 @@ class Gateway:
             self.accounting.close(ticket, exc.code or exc.type, None)
             raise
         ticket.legs = generation.legs
-        self.accounting.started(ticket, target)
-        self.metrics.routed.labels(decision.model, str(target), target.zone, decision.rule).inc()
-        for attempt in attempts:
-            self.metrics.failovers.labels(decision.model, str(attempt.target)).inc()
+        self.routed(ticket, target, attempts)
         answer = Answer(ticket, target, attempts, generation, self, pseudonyms if external is not None else None)
         self.answers.add(answer)
         return answer
 
+    def routed(self, ticket: Ticket, target: Target, attempts: list[Attempt]) -> None:
+        """The call went out to ``target`` (after ``attempts`` failed): accounted and counted."""
+        assert ticket.decision is not None
+        model = ticket.decision.model
+        self.accounting.started(ticket, target)
+        self.metrics.routed.labels(model, str(target), target.zone, ticket.decision.rule).inc()
+        for attempt in attempts:
+            self.metrics.failovers.labels(model, str(attempt.target)).inc()
+
+    async def embed(self, call: EmbeddingCall) -> EmbeddingResult:
+        """The embeddings operation through the same stages (see ``enclave.gateway.embeddings``)."""
+        return await serve_embeddings(self, call)
+
     def facts(self, call: InferenceCall, ticket: Ticket, verdict: Verdict) -> RequestFacts:
+        """``policy_facts`` for a generation, with what it needs of its target (tools, JSON, logprobs, n,
+        images)."""
+        return self.policy_facts(call.model, call.data_class, ticket, verdict, needs(call.request))
+
+    def policy_facts(
+        self,
+        model: str,
+        declared: DataClass | None,
+        ticket: Ticket,
+        verdict: Verdict,
+        wanted: frozenset[Capability] = frozenset(),
+    ) -> RequestFacts:
         """What the policy decides on: the declared data class, raised by the project's floor and by what
         the guard found (the findings whose action keeps them local, or a guard that could not inspect the
-        request), and what the request needs of its target (tools, JSON, logprobs, n, images)."""
+        request), and what the request needs of its target."""
         project = ticket.principal.project
-        declared = call.data_class or self.router.default_data_class
+        declared = declared or self.router.default_data_class
         classes: list[DataClass] = [declared]
         if project is not None and project.data_class is not None:
             classes.append(project.data_class)
@@ -352,13 +381,7 @@ class Gateway:
         data_class = max(classes, key=DATA_CLASSES.index)
         local_only = project is not None and project.local_only
         return RequestFacts(
-            call.model,
-            data_class,
-            ticket.project,
-            ticket.prompt_chars,
-            local_only,
-            needs(call.request),
-            verdict.describe(),
+            model, data_class, ticket.project, ticket.prompt_chars, local_only, wanted, verdict.describe()
         )
 
     def finish(self, ticket: Ticket, status: str, usage: Usage | None) -> None:
@@ -407,14 +430,26 @@ class Gateway:
         return report
 
     async def examine(self, call: InferenceCall, project: str | None) -> tuple[GuardReport, Verdict]:
+        """The guard's findings in every text the call's request carries (``guard.texts``) and their verdict
+        (see ``judge``)."""
+        if self.guard is None or not self.guard.config.enabled:
+            return GuardReport(), Verdict()
+        return await self.judge(self.guard.inspect_async(call.request), project)
+
+    async def examine_texts(self, texts: list[str], project: str | None) -> tuple[GuardReport, Verdict]:
+        """``examine`` for an operation whose texts are plain strings (embedding inputs)."""
+        if self.guard is None or not self.guard.config.enabled:
+            return GuardReport(), Verdict()
+        return await self.judge(self.guard.scan_async(texts), project)
+
+    async def judge(self, scan: Awaitable[GuardReport], project: str | None) -> tuple[GuardReport, Verdict]:
         """The guard's findings (long texts scanned off the event loop) and what they mean for the request under
         ``project``'s actions: GuardBlocked where a type found is to be blocked. A guard that cannot decide fails
         closed (restricted: nothing leaves), and so does one asked to read more than guard.max_chars: under
         ``block`` that request is refused."""
-        if self.guard is None or not self.guard.config.enabled:
-            return GuardReport(), Verdict()
+        assert self.guard is not None
         try:
-            report = await self.guard.inspect_async(call.request)
+            report = await scan
         except GuardLimitExceeded as exc:
             if self.guard.config.action == "block":
                 raise
@@ -438,7 +473,7 @@ class Gateway:
         if self.guard is not None:
             await self.guard.close()
         closed: set[int] = set()
-        for engine in self.dispatcher.engines().values():
+        for _, engine in self.dispatcher.serving():
             closer = getattr(engine, "provider", engine)  # upstream engines share their provider's client
             if id(closer) not in closed:
                 closed.add(id(closer))

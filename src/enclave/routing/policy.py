@@ -86,7 +86,9 @@ class Router:
             excluded = [(t, "external zone not allowed") for t in targets if t.zone != "local"]
             targets = [t for t in targets if t.zone == "local"]
             if not targets and rule is not None and rule.action == "require_local" and self._policy.local_model:
-                targets = [t for t in self.table.resolve(self._policy.local_model).targets if t.zone == "local"]
+                local = self.table.resolve(self._policy.local_model)
+                # Only a model of the same type can stand in (a chat model computes no embeddings).
+                targets = [t for t in local.targets if t.zone == "local"] if local.type == route.type else []
                 reason += f"; no local target for {route.name}, sent to {self._policy.local_model}"
         if not targets:
             raise PolicyDenied(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from enclave.config import EMBEDDED_PROVIDER, Settings, TrustZone
+from enclave.config import EMBEDDED_PROVIDER, ModelType, Settings, TrustZone
 from enclave.errors import ModelNotFound
 from enclave.routing.capabilities import EMBEDDED_DEFAULT, UPSTREAM_DEFAULT, Capability, resolve
 
@@ -30,6 +30,7 @@ class Route:
     name: str
     aliases: tuple[str, ...]
     targets: tuple[Target, ...]
+    type: ModelType = "chat"  # the operation its targets serve
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -44,10 +45,11 @@ class RouteTable:
         self._embedded = {m.name: m for m in settings.models}
         self._routes: list[Route] = []
         for model in settings.models:
-            self._routes.append(Route(model.name, tuple(model.aliases), (self.target(EMBEDDED_PROVIDER, model.name),)))
+            target = self.target(EMBEDDED_PROVIDER, model.name)
+            self._routes.append(Route(model.name, tuple(model.aliases), (target,), model.type))
         for route in settings.routes:
             targets = tuple(self.target(t.provider, t.model) for t in route.targets)
-            self._routes.append(Route(route.name, tuple(route.aliases), targets))
+            self._routes.append(Route(route.name, tuple(route.aliases), targets, route.type))
         self._by_name = {name: route for route in self._routes for name in (route.name, *route.aliases)}
 
     def resolve(self, name: str) -> Route:

@@ -13,15 +13,11 @@ from pathlib import Path
 import llama_cpp
 import numpy as np
 
-from enclave.engines.base import ModelInfo
+from enclave.engines.base import EmbeddingInput, Embeddings, ModelInfo
 from enclave.engines.llamacpp.embedding_batcher import EmbeddingBatcher, EmbeddingJob
 from enclave.engines.llamacpp.embedding_tokenizer import EmbeddingTokenizer
 from enclave.engines.llamacpp.model import LlamaModel
 from enclave.errors import ConfigError, ContextLengthExceeded, InvalidRequest
-
-# A string, or token ids of the model's own vocabulary standing for the text (without the special tokens the
-# model adds around every input: those are added as for a string).
-EmbeddingInput = str | Sequence[int]
 
 _LLAMA_MAX_SEQUENCES = 256  # LLAMA_MAX_SEQ: sequence ids one llama_context can tell apart
 # Tokenizing this much text takes milliseconds: done off the event loop.
@@ -46,20 +42,6 @@ class EmbedderSettings:
     # then does ``dimensions`` truncate and renormalise. Nothing in a GGUF says so; the operator does.
     shortenable: bool = False
     gpu_layers: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Embeddings:
-    """``vectors[i]`` is input i's embedding (float32, unit length); ``tokens[i]`` the tokens it used, the
-    model's special tokens included."""
-
-    vectors: np.ndarray
-    tokens: tuple[int, ...]
-    compute_seconds: float
-
-    @property
-    def prompt_tokens(self) -> int:
-        return sum(self.tokens)
 
 
 class LlamaEmbedder:
