@@ -81,11 +81,11 @@ def test_float_and_base64_give_the_same_vectors(client: openai.OpenAI, default_s
     assert np.allclose(np.linalg.norm(vectors(as_floats), axis=1), 1.0, atol=1e-5)
     raw = httpx.post(
         f"{default_server}/v1/embeddings",
-        json={"model": EMBEDDING, "input": DOCUMENTS[0], "encoding_format": "base64"},
+        json={"model": EMBEDDING, "input": DOCUMENTS, "encoding_format": "base64"},
         timeout=60,
     ).json()
-    decoded = np.frombuffer(base64.b64decode(raw["data"][0]["embedding"]), dtype="<f4")
-    assert np.array_equal(decoded, vectors(as_floats)[0])
+    decoded = [np.frombuffer(base64.b64decode(item["embedding"]), dtype="<f4") for item in raw["data"]]
+    assert np.array_equal(np.array(decoded), vectors(as_floats))  # little-endian float32, bit for bit
     assert raw["object"] == "list" and raw["usage"]["prompt_tokens"] == raw["usage"]["total_tokens"] > 0
 
 
@@ -108,7 +108,8 @@ def test_token_ids_embed_like_the_text_they_stand_for(client: openai.OpenAI) -> 
     from_text = vectors(client.embeddings.create(model=EMBEDDING, input=item["text"], encoding_format="float"))
     one = client.embeddings.create(model=EMBEDDING, input=ids, encoding_format="float")
     many = client.embeddings.create(model=EMBEDDING, input=[ids, ids[:5]], encoding_format="float")
-    assert np.array_equal(vectors(one)[0], from_text[0]) and np.array_equal(vectors(many)[0], from_text[0])
+    assert np.array_equal(vectors(one)[0], from_text[0])
+    assert cosine(vectors(many)[0], from_text[0]) > 1 - 1e-5  # batched with another input: to float rounding
     assert len(many.data) == 2 and one.usage.prompt_tokens == len(item["tokens"])
 
 
@@ -360,7 +361,8 @@ def test_personal_data_is_embedded_locally_and_never_sent_out(gateway: Gateway, 
     local = vectors(
         client.embeddings.create(model=EMBEDDING, input=f"My card is {secret} today.", encoding_format="float")
     )
-    assert np.array_equal(vectors(raw.parse())[1], local[0])  # the real local vector, of the real text
+    # The local model's vector of the real text (batched with another input: equal to float rounding).
+    assert cosine(vectors(raw.parse())[1], local[0]) > 1 - 1e-5
     row, audit = gateway.row(raw.headers["x-request-id"])
     assert row["target"] == f"embedded/{EMBEDDING}" and row["guard"] == f"{finding}=1"
     assert audit["guard"] == {finding: 1} and secret not in json.dumps(audit)
