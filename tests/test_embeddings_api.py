@@ -4,6 +4,7 @@ hosted stand-in and back, and the ledger and audit rows each request leaves."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import subprocess
@@ -20,7 +21,10 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from enclave.api.app import build_gateway
+from enclave.config import Settings
 from enclave.engines.default_embedding import default_embedding_model_path
+from enclave.gateway import EmbeddingCall, EmbeddingResult
 from enclave.store.db import open_engine
 from enclave.store.schema import audit_log, usage
 from tests.fake_upstream import EMBEDDING_TOKENS_PER_INPUT, FakeUpstream, fake_embedding, fake_upstream
@@ -427,3 +431,50 @@ def test_refusals_are_accounted_too(gateway: Gateway) -> None:
 
     assert wait_until(refused, message="the refused request in the ledger") >= 1
     engine.dispose()
+
+
+# --- the gateway itself, without a server ------------------------------------------------------------------------
+
+
+def test_the_gateway_embeds_when_called_directly() -> None:
+    # No data_dir: the session's private one, where the default model is converted once for every test using it.
+    settings = Settings.model_validate({"models": [{"name": EMBEDDING, "type": "embedding", "threads": 1}]})
+
+    async def run() -> EmbeddingResult:
+        gateway = await build_gateway(settings)
+        try:
+            return await gateway.embed(EmbeddingCall(EMBEDDING, ("hello world", (7592, 2088))))
+        finally:
+            await gateway.close()
+
+    result = asyncio.run(run())
+    assert result.vectors.shape == (2, 384) and result.model == EMBEDDING
+    assert result.prompt_tokens == 8 and result.headers["x-enclave-route"] == f"embedded/{EMBEDDING}"
+    assert cosine(result.vectors[0], result.vectors[1]) > 1 - 1e-5  # "hello world" and its token ids
+
+
+# --- configuration --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"models": [{"name": "m", "type": "embedding"}]}, "needs 'path' or 'repo'"),
+        ({"models": [{"name": CHAT, "shortenable": True}]}, "'shortenable' is for embedding models"),
+        (
+            {"routes": [{"name": "e", "type": "embedding", "targets": [f"embedded/{CHAT}"]}]},
+            "target embedded/smollm2-135m serves chat, not embedding",
+        ),
+        (
+            {"routes": [{"name": "c", "targets": [f"embedded/{EMBEDDING}"]}]},
+            "target embedded/all-minilm-l6-v2 serves embedding, not chat",
+        ),
+    ],
+)
+def test_a_model_of_the_wrong_type_is_a_configuration_error(
+    tmp_path: Path, config: dict[str, object], message: str
+) -> None:
+    path = tmp_path / "enclave.yaml"
+    path.write_text(yaml.safe_dump({"data_dir": str(tmp_path), **config}))
+    result = enclave("route", "list", config=path)
+    assert result.returncode != 0 and message in result.stderr, result.stderr

@@ -495,7 +495,7 @@ class Settings(_Strict):
             for target in route.targets:
                 kind = embedded.get(target.model) if target.provider == EMBEDDED_PROVIDER else route.type
                 if kind != route.type:
-                    raise ValueError(f"route {route.name!r} (type {route.type}): target {target} is a {kind} model")
+                    raise ValueError(f"route {route.name!r}: target {target} serves {kind}, not {route.type}")
         routed = {(t.provider, t.model) for t in targets}
         for provider in self.providers:
             # A model named here but in no target is a typo whose override would silently never apply.

@@ -160,6 +160,8 @@ def load_engines(settings: Settings) -> Engines:
             *(("chat", r.target) for r in settings.policy.rules if r.target is not None),
         ]
         for kind, spec in wanted:
+            if spec.provider == EMBEDDED_PROVIDER:
+                continue  # loaded above, as the operation its models: entry says
             target = table.target(spec.provider, spec.model)
             if kind == "embedding" and target not in loaded.embedding:
                 loaded.embedding[target] = UpstreamEmbedder(providers[spec.provider], spec.model, str(target))
