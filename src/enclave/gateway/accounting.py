@@ -75,7 +75,8 @@ class Ticket:
 
     @property
     def estimated_tokens(self) -> int:
-        return self.prompt_estimate + (self.request.max_tokens or 0 if self.request is not None else 0)
+        completion = (self.request.max_tokens or 0) if self.request is not None else 0
+        return self.prompt_estimate + completion
 
     @property
     def completion_reserve(self) -> int:
