@@ -10,7 +10,11 @@ from pathlib import Path
 
 from enclave.config import EMBEDDED_PROVIDER, ModelConfig, Settings
 from enclave.engines.base import Embedder, Engine, ModelInfo
-from enclave.engines.default_embedding import DEFAULT_EMBEDDING_PACKAGE, default_embedding_model_path
+from enclave.engines.default_embedding import (
+    DEFAULT_EMBEDDING_PACKAGE,
+    default_embedding_file,
+    default_embedding_model_path,
+)
 from enclave.engines.llamacpp.embedder import EmbedderSettings, LlamaEmbedder
 from enclave.engines.llamacpp.engine import EmbeddedEngine, describe
 from enclave.engines.llamacpp.model import LlamaModel
@@ -86,10 +90,19 @@ def resolve_model_file(config: ModelConfig, data_dir: Path) -> tuple[Path, str]:
 
 def check_model_files(settings: Settings) -> list[tuple[str, Path]]:
     """Every configured model's file, found (downloaded if need be) and checked to be GGUF, without loading
-    any: what start-up checks before it spends minutes loading weights. ModelUnavailable names the first bad one."""
+    any: what start-up checks before it spends minutes loading weights. ModelUnavailable names the first bad one.
+    The default embedding model not yet converted is only checked to be installed (its path is where it will be)."""
     found = []
     for config in settings.models:
-        path, _ = resolve_model_file(config, settings.data_dir)
+        if config.type == "embedding" and config.is_default:
+            # Converted from its package when loaded, on a first start: a check must not take that long (and
+            # write files) before the cheap checks after it have passed. The package must be there.
+            path = default_embedding_file(settings.data_dir)
+            if not path.is_file():
+                found.append((config.name, path))
+                continue
+        else:
+            path, _ = resolve_model_file(config, settings.data_dir)
         try:
             with path.open("rb") as source:
                 magic = source.read(4)

