@@ -90,6 +90,7 @@ class Dashboard:
     url: str
     db: Path
     keys: dict[str, str]
+    config: Path
 
     def get(self, path: str, role: str | None = "viewer", **params: str) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.keys[role]}"} if role else {}
@@ -102,11 +103,14 @@ class Dashboard:
 
 
 @contextmanager
-def dashboard_server(directory: Path, auth: str = "on") -> Iterator[Dashboard]:
-    """A server (auth on unless told) over a store holding ``usage_rows``; keys: admin, viewer, developer, and a
-    viewer bound to project alpha."""
+def dashboard_server(
+    directory: Path, auth: str = "on", settings: dict[str, object] | None = None
+) -> Iterator[Dashboard]:
+    """A server (auth on unless told, with further ``settings``) over a store holding ``usage_rows``; keys:
+    admin, viewer, developer, and a viewer bound to project alpha."""
     db = directory / "enclave.db"
     settings = {
+        **(settings or {}),
         "auth": {"mode": auth, "cache_seconds": 1.0},
         "store": {"url": f"sqlite:///{db}"},
         "audit": {"checkpoint_seconds": 0},
@@ -135,7 +139,31 @@ def dashboard_server(directory: Path, auth: str = "on") -> Iterator[Dashboard]:
         assert made.returncode == 0, made.stderr
         keys[role] = made.stdout.strip()
     with running_server(config, directory / "server.log") as url:
-        yield Dashboard(url, db, keys)
+        yield Dashboard(url, db, keys, config)
+
+
+class _FormToken(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.token: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "input" and a.get("name") == "csrf":
+            self.token = a.get("value")
+
+
+def form_token(html: str) -> str | None:
+    """The CSRF token a page's form carries (the login form's, or the logout button's)."""
+    reader = _FormToken()
+    reader.feed(html)
+    return reader.token
+
+
+def sign_in(browser: httpx.Client, key: str) -> httpx.Response:
+    """Log in through the form as a browser does: read the form (and its token cookie), post it."""
+    token = form_token(browser.get("/ui/login").text)
+    return browser.post("/ui/login", data={"key": key, "csrf": token or ""})
 
 
 @dataclass

@@ -382,6 +382,42 @@ class AuthConfig(_Strict):
     cache_seconds: Annotated[float, Field(ge=0)] = 1.0
 
 
+class SsoConfig(_Strict):
+    """OIDC single sign-on for the dashboard (authorization code with PKCE). Off unless configured. Nothing
+    else is contacted: the issuer's discovery document, its JWKS and token endpoint only."""
+
+    issuer: Annotated[str, Field(pattern=r"^https?://")]  # e.g. https://login.example.com/realms/corp
+    client_id: str
+    client_secret: str | None = None  # or, better, the name of the variable that holds it:
+    client_secret_env: str | None = None
+    scopes: list[str] = ["openid", "profile", "email"]
+    # The ID token claim holding the user's groups or roles: a name or a dotted path (realm_access.roles).
+    role_claim: str = "roles"
+    # Claim values to enclave roles; a user with none of them is refused. Several matches: the first listed wins.
+    roles: dict[str, Literal["admin", "auditor", "viewer", "developer"]]
+    project_claim: str | None = None  # when set, the user sees this project's traffic only
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    # The URL the provider sends the browser back to; unset: this server's /ui/sso/callback as the browser saw it.
+    redirect_url: str | None = None
+
+    @model_validator(mode="after")
+    def _secret_once(self) -> SsoConfig:
+        if self.client_secret is not None and self.client_secret_env is not None:
+            raise ValueError("give client_secret or client_secret_env, not both")
+        if "openid" not in self.scopes:
+            raise ValueError("scopes must include 'openid'")
+        if not self.roles:
+            raise ValueError("roles: map at least one claim value to an enclave role")
+        return self
+
+
+class DashboardConfig(_Strict):
+    """Dashboard sessions: a session ends ``session_seconds`` after sign-in, or after ``idle_seconds`` unused."""
+
+    session_seconds: Annotated[int, Field(ge=60)] = 8 * 3600
+    idle_seconds: Annotated[int, Field(ge=60)] = 3600
+
+
 class LimitsConfig(_Strict):
     """Requests and tokens per minute; a key's own limits nest inside its project's and the tightest wins."""
 
@@ -452,6 +488,8 @@ class Settings(_Strict):
     guard: GuardConfig = GuardConfig()
     store: StoreConfig = StoreConfig()
     auth: AuthConfig = AuthConfig()
+    dashboard: DashboardConfig = DashboardConfig()
+    sso: SsoConfig | None = None  # off unless configured
     limits: LimitsConfig = LimitsConfig()
     ledger: LedgerConfig = LedgerConfig()
     audit: AuditConfig = AuditConfig()

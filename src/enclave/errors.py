@@ -228,3 +228,32 @@ class StoreUnavailable(EnclaveError):
     status = 503
     type = "server_error"
     code = "store_unavailable"
+
+
+class CsrfRefused(PermissionDenied):
+    """A dashboard form sent without the token this dashboard put in it: another site's page, or a stale one."""
+
+    code = "csrf_refused"
+
+
+class SsoFailed(EnclaveError):
+    """Single sign-on did not complete: the provider's answer failed a check (state, nonce, signature, audience,
+    expiry) or refused the code. Shown as a page; the browser starts again."""
+
+    status = 400
+    type = "invalid_request_error"
+    code = "sso_failed"
+
+
+class SsoUnavailable(SsoFailed):
+    """The sign-in provider cannot be reached, or answers with something that is not what OIDC describes."""
+
+    status = 502
+    type = "server_error"
+    code = "sso_unavailable"
+
+
+class SsoRefused(PermissionDenied):
+    """The provider vouched for the user, but no claim maps them to an enclave role (or to a known project)."""
+
+    code = "sso_no_role"

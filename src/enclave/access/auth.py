@@ -8,7 +8,9 @@ import time
 from sqlalchemy.exc import SQLAlchemyError
 
 from enclave.access.directory import Directory, StoredKey, principal_of
-from enclave.access.keys import ANONYMOUS, KEY_START, Principal, matches, split_key
+from enclave.access.keys import ANONYMOUS, KEY_START, Principal, Project, matches, split_key
+from enclave.access.roles import Role
+from enclave.access.sessions import UiSession
 from enclave.errors import AuthenticationFailed, StoreUnavailable
 from enclave.store.db import now_us
 
@@ -45,6 +47,17 @@ class Access:
         state = stored.info.state(now_us())
         if state != "active":
             raise AuthenticationFailed(f"This API key ({prefix}) is {state}.")
+        return principal_of(stored)
+
+    async def resume(self, session: UiSession) -> Principal:
+        """Who a dashboard session stands for: the key's principal as the store holds it now (a key revoked or
+        expired since sign-in fails here), or the SSO user with the role and project mapped at sign-in."""
+        role: Role = session.role  # type: ignore[assignment]
+        if session.key_prefix is None:
+            return Principal(session.actor, role, Project(session.project) if session.project else None)
+        stored = await self._lookup(session.key_prefix) if self.directory is not None else None
+        if stored is None or stored.info.state(now_us()) != "active":
+            raise AuthenticationFailed(f"The key this session was opened with ({session.key_prefix}) is not active.")
         return principal_of(stored)
 
     def forget(self, prefix: str) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from enclave.access.keys import Principal, Project, digest, new_key
 from enclave.access.roles import ROLES, Role
+from enclave.access.sessions import end_key_sessions
 from enclave.audit.chain import AuditEntry, append
 from enclave.audit.checkpoints import Checkpoints
 from enclave.audit.signing import SigningKey
@@ -180,6 +181,7 @@ class Directory:
                 change.connection.execute(
                     update(api_keys).where(api_keys.c.prefix == prefix).values(revoked_us=revoked)
                 )
+                end_key_sessions(change.connection, prefix)  # its dashboard sessions end with it
                 change.audit(AuditEntry(actor, "key.revoke", "ok", stored.info.project, prefix))
                 return KeyInfo(**{**asdict(stored.info), "revoked_us": revoked})
         return stored.info

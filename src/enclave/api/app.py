@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from enclave import __version__
+from enclave.access.oidc import OidcProvider
+from enclave.access.sessions import Sessions
 from enclave.api import admin, chat, completions, embeddings, guard, models, system
 from enclave.api.drain import Drain, DrainGate
 from enclave.api.errors import install_error_handlers
@@ -24,7 +26,7 @@ from enclave.gateway.dispatch import Dispatcher
 from enclave.guard.scanner import Guard
 from enclave.ledger.dashboard import UsageReports
 from enclave.routing.policy import Router
-from enclave.ui import login, pages
+from enclave.ui import login, pages, sso
 from enclave.ui.render import STATIC
 
 
@@ -41,6 +43,7 @@ async def build_gateway(settings: Settings, auth_required: bool = False) -> Gate
         access=controls.access,
         accounting=controls.accounting,
         reports=UsageReports(controls.engine, settings.prices),
+        sessions=Sessions(controls.engine, settings.dashboard),
     )
     recorder = controls.recorder
     gateway.metrics.watch_ledger(lambda: recorder.pending, lambda: dict(recorder.set_aside))
@@ -78,6 +81,8 @@ def create_app(settings: Settings, gateway: Gateway | None = None, auth_required
         app.include_router(module.router)
     # The usage dashboard: its pages, and its script and chart library, shipped in the package (no CDN).
     app.include_router(login.router)
+    app.include_router(sso.router)
+    app.state.sso = OidcProvider(settings.sso) if settings.sso is not None else None
     app.include_router(pages.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     return app

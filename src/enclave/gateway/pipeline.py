@@ -22,6 +22,7 @@ from enclave.access.auth import Access
 from enclave.access.keys import Principal
 from enclave.access.limits import MemoryLimiter
 from enclave.access.roles import Permission
+from enclave.access.sessions import Sessions
 from enclave.config import DATA_CLASSES, DataClass, LimitsConfig, ModelType, PricesConfig
 from enclave.engines.base import Delta, Generation, GenerationRequest, ModelInfo, ToolCallDelta, Usage
 from enclave.errors import (
@@ -260,6 +261,7 @@ class Gateway:
         access: Access | None = None,
         accounting: Accounting | None = None,
         reports: UsageReports | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
         self.router = router
         self.dispatcher = dispatcher
@@ -270,6 +272,7 @@ class Gateway:
             PriceSheet(PricesConfig()), LimitsConfig(), MemoryLimiter(lambda _project, _month: 0.0)
         )
         self.reports = reports  # the ledger's read side for the dashboard; None without a store
+        self.sessions = sessions  # the dashboard's sign-ins; None without a store
         self.answers: set[Answer] = set()  # in flight: what a shutdown waits for, and ends at its deadline
         # Embedded engines are labelled by model name, upstream ones by target (their models' names may clash).
         self.metrics.watch_engines(

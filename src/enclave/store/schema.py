@@ -171,3 +171,30 @@ dead_letters = Table(
     Column("error", String(512), nullable=False),
     Column("payload", Text, nullable=False),
 )
+
+# Dashboard sessions (see access/sessions.py): the browser's cookie holds a random id, this table its SHA-256 and
+# who is signed in: a key's prefix (its sessions end when it is revoked), or an SSO subject with its mapped role.
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("actor", String(64), nullable=False),  # the key's prefix, or "sso:<subject>"
+    Column("key_prefix", String(16), nullable=True, index=True),  # null for SSO sessions
+    Column("role", String(16), nullable=False),
+    Column("project", String(64), nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),  # absolute end, whatever the activity
+    Column("seen_us", BigInteger, nullable=False),  # last use, for the idle timeout
+)
+
+# SSO sign-ins under way: keyed by the hash of a random id in a short-lived cookie, so the provider's answer is
+# accepted only in the browser that asked, with the state, nonce and PKCE verifier generated for it.
+ui_sso_logins = Table(
+    "ui_sso_logins",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("state", String(64), nullable=False),
+    Column("nonce", String(64), nullable=False),
+    Column("code_verifier", String(128), nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+)

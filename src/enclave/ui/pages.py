@@ -1,9 +1,10 @@
 """The dashboard's pages: overview, breakdowns by model, project, key and target, the local/hosted split and
 the cost comparison, each for a period (a named day/week/month, or custom days) and paged where long.
 
-Every page authenticates the caller (``login.viewer``: usage permission, audited), reads its figures from
-``gateway.reports`` off the event loop, and shows a refusal or a bad filter as a page with its status, never a
-500. A key bound to a project sees that project's traffic only."""
+Every page authenticates the caller (``login.current``: a key or a session, usage permission, audited), reads
+its figures from ``gateway.reports`` off the event loop, and shows a refusal or a bad filter as a page with its
+status, never a 500; an ended session goes back to the login page. A key bound to a project sees that
+project's traffic only."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from enclave.errors import AuthenticationFailed, EnclaveError, InvalidRequest, S
 from enclave.gateway import Gateway
 from enclave.ledger.dashboard import PAGE_ROWS, Breakdown, Scope, UsageReports
 from enclave.ledger.period import Named, period_of
-from enclave.ui.login import viewer
+from enclave.ui.login import SessionEnded, current, ended, login_page
 from enclave.ui.render import render
 
 router = APIRouter(prefix="/ui")
@@ -54,14 +55,16 @@ def _filters(request: Request, principal: Principal) -> tuple[Scope, int, dict[s
 
 async def _page(request: Request, template: str, build: Build) -> Response:
     try:
-        principal = await viewer(request)
+        principal, csrf = await current(request)
         scope, number, kept = _filters(request, principal)
         gateway: Gateway = request.app.state.gateway
         if gateway.reports is None:
             raise StoreUnavailable("this server runs without a store: there is no usage to show")
         figures = await asyncio.to_thread(build, gateway.reports, scope, number)
+    except SessionEnded:
+        return ended(request)
     except AuthenticationFailed as exc:
-        return render(request, "login.html", {"message": exc.message}, status=exc.status)
+        return login_page(request, exc.message, exc.status)
     except EnclaveError as exc:
         return render(request, "error.html", {"error": exc}, status=exc.status)
     context = {
@@ -71,6 +74,7 @@ async def _page(request: Request, template: str, build: Build) -> Response:
         "chosen": kept.get("period") or ("custom" if "since" in kept else "month"),
         "query": urlencode(kept),
         "principal": principal,
+        "csrf": csrf,
         "currency": gateway.reports.currency,
         "path": request.url.path,
     }
