@@ -81,6 +81,12 @@ def test_the_cookie_holds_a_random_session_id_and_never_the_key(dashboard: Dashb
         assert browser.get("/admin/usage").status_code == 401  # the cookie is the dashboard's only
 
 
+def test_without_sso_configured_the_login_page_offers_keys_only(dashboard: Dashboard) -> None:
+    assert "Sign in with SSO" not in httpx.get(f"{dashboard.url}/ui/login").text
+    answer = httpx.get(f"{dashboard.url}/ui/sso/start")
+    assert answer.status_code == 404 and "single sign-on is not configured" in answer.text
+
+
 def test_the_session_cookie_is_httponly_lax_scoped_and_secure_over_https(dashboard: Dashboard) -> None:
     with httpx.Client(base_url=dashboard.url, timeout=30) as browser:
         answer = sign_in(browser, dashboard.keys["viewer"])

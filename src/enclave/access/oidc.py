@@ -1,5 +1,7 @@
-"""OIDC single sign-on, the relying party's side: the authorization code flow with PKCE (S256), Authlib's OAuth 2
-client for the redirect and the code exchange, joserfc (Authlib's JOSE library) to verify the ID token.
+"""OIDC single sign-on, the relying party's side: the authorization code flow with PKCE (S256). Authlib builds
+the protocol's messages (the authorization URL, the S256 challenge, the token request and its client
+authentication), httpx carries them (as every other outbound call of enclave, with its timeout and errors), and
+joserfc (Authlib's JOSE library) verifies the ID token.
 
 Only the configured issuer is contacted: its discovery document (fetched at first use, with the configured
 timeout) and the endpoints it names. The ID token must be signed with one of the provider's published keys
@@ -15,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client
-from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.auth import ClientAuth
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
@@ -62,9 +65,10 @@ def identity_of(claims: dict[str, Any], config: SsoConfig) -> Identity:
             f"You signed in as {name}, but no value of your '{config.role_claim}' claim gives access to this "
             "dashboard. Ask an administrator to grant you one of the roles it maps."
         )
+    # Like a key: bound to the project the claim names, or to none (every project's traffic) without the claim.
     project = claim(claims, config.project_claim) if config.project_claim else None
-    if config.project_claim and not isinstance(project, str):
-        raise SsoRefused(f"You signed in as {name}, but your '{config.project_claim}' claim names no project.")
+    if project is not None and not isinstance(project, str):
+        raise SsoRefused(f"You signed in as {name}, but your '{config.project_claim}' claim is not a project name.")
     return Identity(actor, role, project)
 
 
@@ -79,17 +83,6 @@ class OidcProvider:
         self._secret = secret
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
-
-    def _client(self, redirect_uri: str) -> AsyncOAuth2Client:
-        return AsyncOAuth2Client(
-            self.config.client_id,
-            self._secret,
-            scope=" ".join(self.config.scopes),
-            redirect_uri=redirect_uri,
-            code_challenge_method="S256",
-            token_endpoint_auth_method="client_secret_basic" if self._secret else "none",
-            timeout=self.config.timeout_seconds,
-        )
 
     async def _get(self, url: str, what: str) -> dict[str, Any]:
         try:
@@ -127,21 +120,39 @@ class OidcProvider:
         return self._keys
 
     async def authorization_url(self, login: SsoLogin, redirect_uri: str) -> str:
-        endpoint = (await self.metadata())["authorization_endpoint"]
-        async with self._client(redirect_uri) as client:
-            url, _ = client.create_authorization_url(
-                endpoint, state=login.state, nonce=login.nonce, code_verifier=login.code_verifier
+        return str(
+            prepare_grant_uri(
+                (await self.metadata())["authorization_endpoint"],
+                self.config.client_id,
+                "code",
+                redirect_uri=redirect_uri,
+                scope=" ".join(self.config.scopes),
+                state=login.state,
+                nonce=login.nonce,
+                code_challenge=create_s256_code_challenge(login.code_verifier),
+                code_challenge_method="S256",
             )
-        return str(url)
+        )
 
     async def identity(self, code: str, login: SsoLogin, redirect_uri: str) -> Identity:
         """Exchange the code (with the PKCE verifier), verify the ID token, and map its claims to a role."""
         endpoint = (await self.metadata())["token_endpoint"]
+        body = prepare_token_request(
+            "authorization_code", code=code, redirect_uri=redirect_uri, code_verifier=login.code_verifier
+        )
+        # A confidential client authenticates with its secret (HTTP Basic); a public one names itself.
+        auth = ClientAuth(self.config.client_id, self._secret, "client_secret_basic" if self._secret else "none")
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        _, headers, body = auth.prepare("POST", endpoint, headers, body)
         try:
-            async with self._client(redirect_uri) as client:
-                token = await client.fetch_token(endpoint, code=code, code_verifier=login.code_verifier)
-        except (OAuth2Error, httpx.HTTPError, ValueError) as exc:
-            raise SsoFailed(f"The provider refused the sign-in code: {exc}") from exc
+            async with httpx.AsyncClient(timeout=self.config.timeout_seconds) as client:
+                response = await client.post(endpoint, content=body, headers=headers)
+            token = response.json()
+        except (httpx.HTTPError, json.JSONDecodeError) as exc:
+            raise SsoUnavailable(f"The provider's token endpoint could not be used: {exc}") from exc
+        if response.status_code != 200 or not isinstance(token, dict):
+            error = token.get("error") if isinstance(token, dict) else None
+            raise SsoFailed(f"The provider refused the sign-in code ({response.status_code} {error or ''}).")
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
             raise SsoFailed("The provider's answer carries no ID token (is 'openid' among the scopes?).")
