@@ -4,10 +4,14 @@ import ipaddress
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.servers import running_server, write_config
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -71,3 +75,18 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
     with database(request.param, tmp_path) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Playwright driving Debian's chromium (/usr/bin/chromium, installed by `make install`); never a browser
+    Playwright downloads."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = Path("/usr/bin/chromium")
+    assert chromium.exists(), "chromium is missing: `make install` installs Debian's (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        # Root in a container has no user namespaces for chromium's sandbox.
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        yield launched
+        launched.close()

@@ -152,10 +152,12 @@ def _app(provider: Provider) -> Starlette:
 
 
 @contextmanager
-def oidc_provider() -> Iterator[Provider]:
+def oidc_provider(name: str = "127.0.0.1") -> Iterator[Provider]:
+    """The provider on a loopback port; ``name`` is the host its URLs use ("localhost" makes it another site
+    than a dashboard at 127.0.0.1, as a real provider is, so SameSite rules apply in a browser)."""
     provider = Provider()
     port = free_port()
-    provider.url = f"http://127.0.0.1:{port}"
+    provider.url = f"http://{name}:{port}"
     server = uvicorn.Server(uvicorn.Config(_app(provider), host="127.0.0.1", port=port, log_level="critical"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -5,44 +5,20 @@ kept (in the test's folder, and in $ENCLAVE_SCREENSHOTS when set)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
 
+from tests.browsers import figure, keep
 from tests.dashboards import FIRST_DAY, LAST_DAY, Dashboard, Ledger, dashboard_server
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     with dashboard_server(tmp_path_factory.mktemp("dashboard-browser")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "chromium is missing: `make install` installs Debian's (apt-get install chromium)"
-    with sync_playwright() as playwright:
-        # Root in a container has no user namespaces for chromium's sandbox.
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield launched
-        launched.close()
-
-
-def _keep(page: Page, directory: Path, name: str) -> None:
-    path = directory / name
-    page.screenshot(path=str(path), full_page=True)
-    if target := os.environ.get("ENCLAVE_SCREENSHOTS"):
-        shutil.copy(path, Path(target) / name)
-
-
-def _figure(page: Page, name: str) -> str:
-    return page.locator(f'[data-metric="{name}"]').first.get_attribute("data-value") or ""
 
 
 def test_a_viewer_logs_in_sees_the_figures_and_charts_and_changes_the_period(
@@ -62,7 +38,7 @@ def test_a_viewer_logs_in_sees_the_figures_and_charts_and_changes_the_period(
     page.click("#apply")
     page.wait_for_url("**since=2025-03-30**")
     (requests,) = Ledger(dashboard.db, FIRST_DAY, LAST_DAY).one("COUNT(*)")
-    assert int(_figure(page, "requests_total")) == requests
+    assert int(figure(page, "requests_total")) == requests
 
     # Three charts drew the per-day series: their data sums to the headline, and their canvases have pixels.
     page.wait_for_function("window.enclaveCharts && window.enclaveCharts.length === 3")
@@ -78,7 +54,7 @@ def test_a_viewer_logs_in_sees_the_figures_and_charts_and_changes_the_period(
         }"""
     )
     assert painted > 500
-    _keep(page, tmp_path, "dashboard.png")
+    keep(page, tmp_path, "dashboard.png")
 
     # One day of it: the figures change to that day's.
     page.fill("#since", "2025-04-01")
@@ -87,13 +63,13 @@ def test_a_viewer_logs_in_sees_the_figures_and_charts_and_changes_the_period(
     page.wait_for_url("**since=2025-04-01**")
     (one_day,) = Ledger(dashboard.db, "2025-04-01", "2025-04-01").one("COUNT(*)")
     assert 0 < one_day < requests
-    assert int(_figure(page, "requests_total")) == one_day
+    assert int(figure(page, "requests_total")) == one_day
 
     # The other pages carry the period along.
     page.click('nav a:has-text("Keys")')
     page.wait_for_url("**/ui/keys?**since=2025-04-01**")
     assert page.locator("#breakdown tbody tr[data-row]").count() > 0
-    _keep(page, tmp_path, "dashboard-keys.png")
+    keep(page, tmp_path, "dashboard-keys.png")
     page.click('nav a:has-text("Costs")')
     assert page.locator('[data-metric="break_even_tokens_per_day"]').count() > 0
     context.close()

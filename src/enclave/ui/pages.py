@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from enclave.access.keys import Principal
+from enclave.api.auth import credential
 from enclave.errors import AuthenticationFailed, EnclaveError, InvalidRequest, StoreUnavailable
 from enclave.gateway import Gateway
 from enclave.ledger.dashboard import PAGE_ROWS, Breakdown, Scope, UsageReports
@@ -64,7 +65,8 @@ async def _page(request: Request, template: str, build: Build) -> Response:
     except SessionEnded:
         return ended(request)
     except AuthenticationFailed as exc:
-        return login_page(request, exc.message, exc.status)
+        # A browser that simply has not signed in yet is asked to; a script's refused key is told why.
+        return login_page(request, exc.message if credential(request) else "Sign in to see the dashboard.", exc.status)
     except EnclaveError as exc:
         return render(request, "error.html", {"error": exc}, status=exc.status)
     context = {
