@@ -175,3 +175,43 @@ def test_an_unreachable_provider_is_a_clear_page(tmp_path: Path) -> None:
         assert answer.status_code == 502
         assert "discovery document could not be read" in answer.text
         assert "Sign in with SSO" in httpx.get(f"{running.url}/ui/login").text
+
+
+def test_roles_come_from_a_claim_or_a_nested_claim_and_the_first_configured_value_wins() -> None:
+    from enclave.access.oidc import identity_of
+    from enclave.config import SsoConfig
+    from enclave.errors import SsoRefused
+
+    keycloak = SsoConfig(
+        issuer="https://kc.example.com/realms/corp",
+        client_id="enclave",
+        role_claim="realm_access.roles",
+        roles={"enclave-admin": "admin", "enclave-viewer": "viewer"},
+    )
+    claims = {"sub": "1", "preferred_username": "ada", "realm_access": {"roles": ["enclave-viewer", "enclave-admin"]}}
+    assert identity_of(claims, keycloak).role == "admin"  # "enclave-admin" is listed first in the mapping
+    assert identity_of({"sub": "2", "realm_access": {"roles": "enclave-viewer"}}, keycloak).actor == "sso:2"
+    with pytest.raises(SsoRefused):
+        identity_of({"sub": "3", "realm_access": {"roles": ["staff"]}}, keycloak)
+    with pytest.raises(SsoRefused):
+        identity_of({"sub": "4"}, keycloak)  # no such claim at all
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"client_secret": "a", "client_secret_env": "B"}, "not both"),
+        ({"scopes": ["profile"]}, "must include 'openid'"),
+        ({"roles": {}}, "map at least one claim value"),
+        ({"roles": {"g": "superuser"}}, "admin"),
+        ({"issuer": "login.example.com"}, "String should match pattern"),
+    ],
+)
+def test_a_wrong_sso_section_is_refused_at_start(changes: dict[str, object], message: str) -> None:
+    from pydantic import ValidationError
+
+    from enclave.config import Settings
+
+    sso = {"issuer": "https://login.example.com", "client_id": "enclave", "roles": {"g": "viewer"}, **changes}
+    with pytest.raises(ValidationError, match=message):
+        Settings.model_validate({"sso": sso})
