@@ -9,7 +9,6 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -185,14 +184,16 @@ def test_a_session_whose_key_expired_goes_back_to_the_login_page(dashboard: Dash
         assert _session(dashboard, cookie) is None
 
 
-def test_the_sessions_migration_goes_down_and_up(tmp_path: Path) -> None:
+def test_the_sessions_migration_goes_down_and_up_and_the_store_keeps_sessions(store_url: str) -> None:
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import inspect
 
+    from enclave.access.directory import Directory
+    from enclave.access.sessions import Sessions
     from enclave.store.db import MIGRATIONS, migrate, open_engine
 
-    engine = open_engine(f"sqlite:///{tmp_path / 'enclave.db'}")
+    engine = open_engine(store_url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
@@ -200,5 +201,16 @@ def test_the_sessions_migration_goes_down_and_up(tmp_path: Path) -> None:
         command.downgrade(config, "0006")
     assert not inspect(engine).has_table("ui_sessions") and not inspect(engine).has_table("ui_sso_logins")
     migrate(engine)
-    assert inspect(engine).has_table("ui_sessions") and inspect(engine).has_table("ui_sso_logins")
+    # The same calls the server makes, on this database.
+    sessions = Sessions(engine, DashboardConfig())
+    _, info = Directory(engine).create_key("test", "viewer", "viewer")
+    kept, dropped = (sessions.open(info.prefix, "viewer", None, info.prefix) for _ in range(2))
+    sso = sessions.open("sso:ada", "admin", "alpha")
+    assert sessions.find(kept) is not None and sessions.find("made-up") is None
+    sessions.close(kept)
+    assert sessions.find(kept) is None
+    Directory(engine).revoke_key("test", info.prefix)
+    assert sessions.find(dropped) is None and sessions.find(sso) is not None
+    login_id, login = sessions.start_sso()
+    assert sessions.take_sso(login_id) == login and sessions.take_sso(login_id) is None  # once only
     engine.dispose()
