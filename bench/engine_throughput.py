@@ -53,14 +53,15 @@ class Peer:
     port: int
 
 
-def peers(model: Path, threads: int) -> list[Peer]:
+def peers(model: Path, threads: int, context: int = CONTEXT) -> list[Peer]:
+    """The three servers, each with ``context`` tokens per sequence and PARALLEL sequences."""
     ports = [free_port() for _ in range(3)]
     config = WORK / "enclave-bench.yaml"
     # Its own data folder: benchmark traffic stays out of the user's usage ledger and audit log.
     config.write_text(
         f"data_dir: {WORK / 'enclave-bench-data'}\n"
         "models:\n  - name: bench\n"
-        f"    path: {model}\n    context: {CONTEXT}\n    threads: {threads}\n    parallel: {PARALLEL}\n"
+        f"    path: {model}\n    context: {context}\n    threads: {threads}\n    parallel: {PARALLEL}\n"
     )
     return [
         Peer(
@@ -82,7 +83,7 @@ def peers(model: Path, threads: int) -> list[Peer]:
                 "-np",
                 str(PARALLEL),
                 "-c",
-                str(CONTEXT * PARALLEL),
+                str(context * PARALLEL),
                 "--port",
                 str(ports[1]),
                 "--host",
@@ -105,7 +106,7 @@ def peers(model: Path, threads: int) -> list[Peer]:
                 "--n_threads_batch",
                 str(threads),
                 "--n_ctx",
-                str(CONTEXT),
+                str(context),
                 "--port",
                 str(ports[2]),
                 "--host",
