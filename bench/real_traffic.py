@@ -202,12 +202,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per server (1: this machine is shared)")
     parser.add_argument("--requests", type=int, default=24, help="requests per closed-loop workload")
     parser.add_argument("--rates", default="0.5,1,2", help="Poisson arrival rates per second, comma-separated")
-    parser.add_argument("--long-share", type=float, default=0.25, help="share of 1,000-3,700-token prompts")
+    parser.add_argument("--long-share", type=float, default=0.25, help="share of long (document) prompts")
+    parser.add_argument("--long-tokens", default="1000,3700", help="the long prompts' sizes in tokens: MIN,MAX")
     parser.add_argument("--seed", type=int, default=21)
     args = parser.parse_args()
     if not (WORK / "llama-server").exists():
         sys.exit("run bench/build_peers.sh first")
     rates = [float(r) for r in args.rates.split(",")]
+    low, high = (int(n) for n in args.long_tokens.split(","))
     closed, opened, rounds = args.requests, max(8, args.requests * 2 // 3), args.rounds
     if args.quick:
         closed, opened, rates, rounds = CONCURRENCY + 1, 4, rates[:1], 1
@@ -229,7 +231,7 @@ def main() -> None:
             order = list(urls.items())[:: -1 if round_ % 2 else 1]
             for index, workload in enumerate(workloads):
                 seed = args.seed * 1000 + round_ * 100 + index  # new requests each round, the same for both
-                requests = corpus.requests(seed, workload.count, args.long_share)
+                requests = corpus.requests(seed, workload.count, args.long_share, (low, high))
                 for server, url in order:
                     outcomes, wall = asyncio.run(drive(url, workload, requests, seed))
                     result = summarise(outcomes, wall)
@@ -240,8 +242,10 @@ def main() -> None:
                         f"({wall:.0f} s, {result['errors']:.0f} errors)",
                         file=sys.stderr,
                     )
+            # The tables so far after every round: a run cut short still leaves its figures in the log.
+            print(report(workloads, runs), file=sys.stderr)
         reuse = {server: asyncio.run(prefix_reuse(url, {})) for server, url in urls.items()}
-    long_prompts = f"{args.long_share:.0%} of prompts 1,000-3,700 tokens"
+    long_prompts = f"{args.long_share:.0%} of prompts {low:,}-{high:,} tokens"
     print(
         f"\nSmolLM2-135M Q4_1, {args.threads} thread(s), {CONCURRENCY} slots x {CONTEXT} tokens, {long_prompts}, "
         f"max_tokens {MAX_TOKENS}, temperature 0, answers ending naturally; median of {rounds} round(s)\n"

@@ -88,13 +88,16 @@ class Corpus:
             total += n + 2  # the blank line between paragraphs
         return "\n\n".join(parts), total
 
-    def requests(self, seed: int, count: int, long_share: float) -> list[Request]:
-        """``count`` requests, about ``long_share`` of them long documents, the rest short chat turns."""
+    def requests(
+        self, seed: int, count: int, long_share: float, long_tokens: tuple[int, int] = LONG_TOKENS
+    ) -> list[Request]:
+        """``count`` requests, about ``long_share`` of them documents of ``long_tokens`` tokens, the rest short
+        chat turns."""
         rng = random.Random(seed)
         out = []
         for _ in range(count):
             if rng.random() < long_share:
-                text, n = self.excerpt(rng, rng.randint(*LONG_TOKENS))
+                text, n = self.excerpt(rng, rng.randint(*long_tokens))
                 content = f"{text}\n\n{rng.choice(QUESTIONS)}"
                 out.append(Request([{"role": "user", "content": content}], n))
                 continue
