@@ -191,8 +191,11 @@ def report(workloads: list[Workload], runs: dict[str, dict[str, list[dict[str, f
                 cell(statistics.median(a[k] / b[k] for a, b in zip(mine, theirs, strict=True)), 2) for k in METRICS
             ]
             ratios.append(f"| {workload.name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n\nenclave ÷ llama-server, median of the rounds' own ratios (tokens/s: higher is "
-    "better for enclave; times: lower is better for enclave):\n\n" + "\n".join(ratios)
+    legend = (
+        "enclave ÷ llama-server, median of the rounds' own ratios (tokens/s: above 1 enclave leads; "
+        "times: below 1 enclave leads):"
+    )
+    return "\n".join([*lines, "", legend, "", *ratios])
 
 
 def main() -> None:
