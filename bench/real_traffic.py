@@ -215,7 +215,7 @@ def main() -> None:
     low, high = (int(n) for n in args.long_tokens.split(","))
     closed, opened, rounds = args.requests, max(8, args.requests * 2 // 3), args.rounds
     if args.quick:
-        closed, opened, rates, rounds = CONCURRENCY + 1, 4, rates[:1], 1
+        closed, opened, rates, rounds, high = CONCURRENCY + 1, 4, rates[:1], 1, min(high, 1500)
     workloads = [
         Workload(f"closed c={CONCURRENCY} stream", True, closed),
         Workload(f"closed c={CONCURRENCY} non-stream", False, closed),
