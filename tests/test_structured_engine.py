@@ -18,9 +18,16 @@ from enclave.engines.base import ChatMessage, Delta, GenerationRequest, Response
 from enclave.engines.llamacpp.engine import EmbeddedEngine, EmbeddedGeneration
 from enclave.engines.llamacpp.sampling import SamplerChain
 from enclave.engines.llamacpp.sequence import Sequence
+from enclave.engines.llamacpp.structures import structure_key
 from enclave.errors import EngineFailed, InvalidRequest
 
 GREEDY = SamplingParams(temperature=0)
+PERSON = {
+    "type": "object",
+    "properties": {"name": {"type": "string", "maxLength": 20}, "age": {"type": "integer", "minimum": 0}},
+    "required": ["name", "age"],
+    "additionalProperties": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +277,22 @@ def test_stop_and_ignore_eos_cannot_cut_an_enforced_answer(engine: EmbeddedEngin
     with pytest.raises(InvalidRequest) as refused:
         answer(engine, ask("Hi", ignore_eos=True))
     assert refused.value.param == "ignore_eos"
+
+
+def test_a_kept_plan_serves_the_same_schema_and_never_a_request_it_would_refuse(engine: EmbeddedEngine) -> None:
+    first = ask("Name a person.", PERSON)
+    answer(engine, first)
+    kept = engine.structures.get(structure_key(first))
+    assert kept is not None
+    # Another prompt, the same schema: the same plan and prototype grammar, and still a valid answer.
+    again = ask("Describe someone else.", PERSON)
+    assert engine.structures.get(structure_key(again)) is kept
+    text, last = answer(engine, again)
+    assert last.finish_reason == "stop" and set(json.loads(text)) == set(PERSON["required"])
+    # What plan_answer checks of the request is part of the key: the same schema with a stop is refused as ever.
+    with pytest.raises(InvalidRequest) as refused:
+        answer(engine, ask("Name a person.", PERSON, stop=("}",)))
+    assert refused.value.param == "stop"
 
 
 def test_unconstrained_neighbour_answers_as_it_would_alone(engine: EmbeddedEngine) -> None:

@@ -3,16 +3,15 @@
 Per model, ``GrammarCompiler`` holds the llguidance tokenizer (built from the llama.cpp vocabulary on the
 first constrained request, ~0.2 s for SmolLM2's 49k tokens) and the grammars compiled lately. Per sequence,
 a ``TokenConstraint`` holds an ``LLMatcher``. Each decode step the scheduler has ``MaskBatch`` compute the
-masks of all constrained sequences due a token, on a thread of its own while llama.cpp evaluates the step
-(llguidance computes off the GIL); each sequence then sets the logits its grammar forbids to -inf in place,
-where ``llama_sampler_sample`` reads them, so every sampler in its chain (penalties, top-k, temperature, ...)
-works on allowed tokens only. End of generation is in the mask only where the grammar accepts.
+masks of all constrained sequences due a token, before llama.cpp evaluates the step; each sequence then sets
+the logits its grammar forbids to -inf in place, where ``llama_sampler_sample`` reads them, so every sampler in
+its chain (penalties, top-k, temperature, ...) works on allowed tokens only. End of generation is in the mask
+only where the grammar accepts.
 """
 
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import ctypes
 import threading
 
@@ -152,28 +151,21 @@ class TokenConstraint:
 
 
 class MaskBatch:
-    """The masks of one decode step, computed on their own thread while llama.cpp evaluates the batch: a mask
-    depends only on the tokens accepted so far, not on the logits being computed. ``rows`` is the most
+    """The masks of one decode step, computed on the scheduler thread before llama.cpp evaluates the batch (a
+    mask depends only on the tokens accepted so far, not on the logits being computed). ``rows`` is the most
     sequences a step samples.
 
-    One after the other, not with llguidance's parallel executor: a mask takes ~0.1 ms here, so eight of them
-    hide behind one decode step (70-120 ms on 2 cores), while the executor's worker threads competed with
-    llama.cpp's for the cores. Constrained requests at 8 sequences still measured 0.83x of unconstrained
-    tokens/s (docs/engine.md); the loss is not in the masks and is not yet isolated.
+    Not on a thread of its own: a mask takes ~0.1 ms here (~1 ms a step at 8 sequences, 0.6% of the scheduler
+    thread's time in a profile, against a decode step of 70-150 ms on 2 cores), so overlapping it with the decode
+    hid next to nothing, and side by side the two ways measured within noise of each other. Nor with
+    llguidance's parallel executor, whose worker threads competed with llama.cpp's for the cores.
     """
 
-    def __init__(self, rows: int, n_vocab: int, name: str) -> None:
+    def __init__(self, rows: int, n_vocab: int) -> None:
         self._bitmask = allocate_token_bitmask(rows, n_vocab)
-        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"masks:{name}")
 
-    def start(self, constraints: list[TokenConstraint]) -> concurrent.futures.Future[None] | None:
-        """Begin computing the masks of ``constraints``; wait on the result before sampling any of them."""
-        return self._thread.submit(self._fill, constraints) if constraints else None
-
-    def _fill(self, constraints: list[TokenConstraint]) -> None:
+    def fill(self, constraints: list[TokenConstraint]) -> None:
+        """Compute the masks of ``constraints``, each kept on its constraint until ``apply``."""
         for i, constraint in enumerate(constraints):
             fill_next_token_bitmask(constraint.matcher, self._bitmask, i)
             constraint.mask = self._bitmask[i]
-
-    def close(self) -> None:
-        self._thread.shutdown()

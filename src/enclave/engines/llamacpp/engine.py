@@ -8,8 +8,6 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from llguidance import LLMatcher
-
 from enclave.config import ModelConfig
 from enclave.engines.base import Delta, GenerationRequest, ModelInfo, Usage
 from enclave.engines.chat_template import CHATML, ChatTemplate
@@ -20,6 +18,7 @@ from enclave.engines.llamacpp.prompt_size import refuse_if_longer_than
 from enclave.engines.llamacpp.sampling import SamplerChain
 from enclave.engines.llamacpp.scheduler import BatchScheduler
 from enclave.engines.llamacpp.sequence import Sequence
+from enclave.engines.llamacpp.structures import Structure, Structures, structure_key
 from enclave.engines.structured.answer import ShapedAnswer
 from enclave.engines.structured.plan import AnswerPlan, plan_answer
 from enclave.errors import ContextLengthExceeded, EnclaveError, InvalidRequest
@@ -124,6 +123,7 @@ class EmbeddedEngine:
             self.scheduler = BatchScheduler(self.model, config, context, threads)
             self.pieces = TokenPieces(self.model)
             self.grammars = GrammarCompiler(self.model)
+            self.structures = Structures()
         except Exception:
             self.model.close()
             raise
@@ -136,19 +136,26 @@ class EmbeddedEngine:
         assert request.prompt is not None
         return self.model.tokenize(request.prompt)
 
-    def _structure(self, request: GenerationRequest) -> tuple[AnswerPlan, LLMatcher] | None:
+    def _structure(self, request: GenerationRequest, key: str) -> Structure | None:
         """The answer's plan and compiled grammar, or None for free text; raises ``InvalidRequest`` for what
         cannot be enforced. Runs off the event loop: a large schema takes milliseconds to check and compile."""
         plan = plan_answer(request, self.grammars.special)
         if plan is None:
             return None
-        return plan, self.grammars.compile(plan.grammar, plan.param)
+        structure = plan, self.grammars.compile(plan.grammar, plan.param)
+        self.structures.put(key, structure)
+        return structure
+
+    async def _structured(self, request: GenerationRequest) -> Structure | None:
+        """``_structure``'s answer: from the recent ones when this schema and these tools were seen before."""
+        key = structure_key(request)
+        return self.structures.get(key) or await asyncio.to_thread(self._structure, request, key)
 
     async def submit(self, request: GenerationRequest) -> EmbeddedGeneration:
         refuse_if_longer_than(request, self.scheduler.context, self.model.widest_piece)  # before tokenizing it
         structure = None
         if request.tools or request.tool_choice not in ("auto", "none") or request.response_format.type != "text":
-            structure = await asyncio.to_thread(self._structure, request)
+            structure = await self._structured(request)
         prompt = self.prompt_tokens(request, structure[0] if structure else None)
         context = self.scheduler.context
         if not prompt:
@@ -199,7 +206,7 @@ class EmbeddedEngine:
         prompt: list[int],
         choice: int,
         generation: EmbeddedGeneration,
-        structure: tuple[AnswerPlan, LLMatcher] | None = None,
+        structure: Structure | None = None,
     ) -> Sequence:
         """Choice ``choice`` of ``request``; a seeded request gives choice i the seed + i, so that the choices
         differ and the request as a whole is repeatable."""

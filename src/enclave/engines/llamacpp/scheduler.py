@@ -79,7 +79,7 @@ class BatchScheduler:
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._batch = llama_cpp.llama_batch_init(config.batch, 0, 1)
         self._slots = [Slot(i) for i in range(config.parallel)]
-        self._masks = MaskBatch(config.parallel, model.n_vocab, config.name)
+        self._masks = MaskBatch(config.parallel, model.n_vocab)
         self._waiting: collections.deque[Sequence] = collections.deque()
         self._cond = threading.Condition()
         self._stopping = False
@@ -125,7 +125,6 @@ class BatchScheduler:
             self._stopping = True
             self._cond.notify()
         self._thread.join()
-        self._masks.close()
         llama_cpp.llama_batch_free(self._batch)
         self._threadpool.close()
         llama_cpp.llama_free(self._ctx)
@@ -266,11 +265,9 @@ class BatchScheduler:
                 outputs.append((slot, n - 1))
         batch.n_tokens = n
         sequences = [slot.sequence for slot, _ in outputs]
-        masks = self._masks.start([s.constraint for s in sequences if s is not None and s.constraint is not None])
+        self._masks.fill([s.constraint for s in sequences if s is not None and s.constraint is not None])
         started = time.perf_counter()
         status = llama_cpp.llama_decode(self._ctx, batch)
-        if masks is not None:
-            masks.result()  # the matchers are the scheduler's again
         if status != 0:
             if len(placed) == 1:
                 self._decode_failed(status, [slot for slot, _ in placed])
