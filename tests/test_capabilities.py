@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from enclave.api.app import build_gateway
+from enclave.assembly import build_gateway
 from enclave.config import Settings
 from enclave.engines.base import ChatMessage, GenerationRequest, ResponseFormat, ToolSpec
 from enclave.errors import InvalidRequest, PolicyDenied

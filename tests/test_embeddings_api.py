@@ -21,7 +21,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from enclave.api.app import build_gateway
+from enclave.assembly import build_gateway
 from enclave.config import Settings
 from enclave.engines.default_embedding import default_embedding_model_path
 from enclave.gateway import EmbeddingCall, EmbeddingResult

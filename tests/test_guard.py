@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from enclave.api.app import build_gateway
+from enclave.assembly import build_gateway
 from enclave.config import GuardConfig, Settings
 from enclave.engines.base import ChatMessage, GenerationRequest
 from enclave.errors import GuardBlocked

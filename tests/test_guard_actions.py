@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from enclave.api.app import build_gateway
+from enclave.assembly import build_gateway
 from enclave.cli.main import app as cli
 from enclave.config import Settings, load_settings
 from enclave.engines.base import ChatMessage, GenerationRequest

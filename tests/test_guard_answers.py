@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from enclave.api.app import build_gateway
+from enclave.assembly import build_gateway
 from enclave.config import Settings
 from enclave.engines.base import ChatMessage, GenerationRequest
 from enclave.errors import AnswerBlocked, EnclaveError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from enclave.api.app import build_gateway
+from enclave.assembly import build_gateway
 from enclave.config import EntitiesConfig, GuardConfig, Settings
 from enclave.engines.base import ChatMessage, GenerationRequest
 from enclave.errors import ConfigError

@@ -11,7 +11,7 @@ import openai
 import pytest
 import yaml
 
-from enclave.api.app import build_gateway
+from enclave.assembly import build_gateway
 from enclave.config import Settings
 from enclave.engines.base import ChatMessage, Delta, GenerationRequest, ToolSpec
 from enclave.errors import PolicyDenied

@@ -18,7 +18,7 @@ from typing import Any, cast
 import pytest
 from sqlalchemy import select
 
-from enclave.api.app import build_gateway
+from enclave.assembly import build_gateway
 from enclave.config import ProviderConfig, Settings, Timeouts
 from enclave.engines.base import ChatMessage, Delta, GenerationRequest, SamplingParams
 from enclave.engines.upstream import UpstreamEngine, UpstreamProvider

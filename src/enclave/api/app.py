@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator
@@ -13,41 +12,16 @@ from fastapi.staticfiles import StaticFiles
 
 from enclave import __version__
 from enclave.access.oidc import OidcProvider
-from enclave.access.sessions import Sessions
 from enclave.api import admin, chat, completions, embeddings, guard, models, system
 from enclave.api.drain import Drain, DrainGate
 from enclave.api.errors import install_error_handlers
 from enclave.api.request_size import BodyLimit
+from enclave.assembly import build_gateway
 from enclave.config import Settings
-from enclave.controls import open_controls, requires_auth
-from enclave.engines.catalog import load_engines
+from enclave.controls import requires_auth
 from enclave.gateway import Gateway
-from enclave.gateway.dispatch import Dispatcher
-from enclave.guard.scanner import Guard
-from enclave.ledger.dashboard import UsageReports
-from enclave.routing.policy import Router
 from enclave.ui import login, pages, sso
 from enclave.ui.render import STATIC
-
-
-async def build_gateway(settings: Settings, auth_required: bool = False) -> Gateway:
-    """Open the store and load every configured model (both off the event loop) into a gateway."""
-    controls = await asyncio.to_thread(open_controls, settings, auth_required)
-    engines = await asyncio.to_thread(load_engines, settings)
-    dispatcher = Dispatcher(engines.chat, {p.name: p for p in settings.providers}, engines.embedding)
-    controls.recorder.start()
-    gateway = Gateway(
-        Router(settings),
-        dispatcher,
-        Guard(settings.guard),
-        access=controls.access,
-        accounting=controls.accounting,
-        reports=UsageReports(controls.engine, settings.prices),
-        sessions=Sessions(controls.engine, settings.dashboard),
-    )
-    recorder = controls.recorder
-    gateway.metrics.watch_ledger(lambda: recorder.pending, lambda: dict(recorder.set_aside))
-    return gateway
 
 
 def create_app(settings: Settings, gateway: Gateway | None = None, auth_required: bool | None = None) -> FastAPI:

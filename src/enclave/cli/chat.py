@@ -138,7 +138,7 @@ def _first_chat_model(settings: Settings) -> str:
 
 
 async def _local(settings: Settings, model: str | None) -> LocalBackend:
-    from enclave.api.app import build_gateway
+    from enclave.assembly import build_gateway
 
     gateway = await build_gateway(settings)
     return LocalBackend(gateway, model or _first_chat_model(settings))

@@ -25,9 +25,10 @@ import typer
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from enclave.api.app import build_gateway, create_app
+from enclave.api.app import create_app
 from enclave.api.drain import Drain
 from enclave.api.request_size import bounded_headers
+from enclave.assembly import build_gateway
 from enclave.audit.chain import AuditEntry
 from enclave.cli.common import ConfigOption, err
 from enclave.config import EMBEDDED_PROVIDER, Settings, load_settings

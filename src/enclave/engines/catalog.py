@@ -21,7 +21,6 @@ from enclave.engines.llamacpp.model import LlamaModel
 from enclave.engines.upstream import UpstreamEngine, UpstreamProvider
 from enclave.engines.upstream_embeddings import UpstreamEmbedder
 from enclave.errors import ModelUnavailable
-from enclave.routing.table import RouteTable, Target
 
 log = logging.getLogger(__name__)
 
@@ -147,26 +146,30 @@ def load_embedder(config: ModelConfig, data_dir: Path) -> LlamaEmbedder:
     return LlamaEmbedder(path, name=config.name, source=source, aliases=config.aliases, settings=settings)
 
 
+# (provider, model): the engines are named as the configuration names them; what a name means for routing (zone,
+# capabilities) is the gateway's business, not theirs.
+EngineKey = tuple[str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Engines:
     """Every target the configuration can route to, by the operation it serves."""
 
-    chat: dict[Target, Engine] = field(default_factory=dict)
-    embedding: dict[Target, Embedder] = field(default_factory=dict)
+    chat: dict[EngineKey, Engine] = field(default_factory=dict)
+    embedding: dict[EngineKey, Embedder] = field(default_factory=dict)
 
 
 def load_engines(settings: Settings) -> Engines:
     """An engine for every target the configuration can route to: embedded models (chat engines and embedders)
     and upstream models (an embedding route's targets call the provider's /embeddings)."""
-    table = RouteTable(settings)
     loaded = Engines()
     try:
         for config in settings.models:
-            target = table.target(EMBEDDED_PROVIDER, config.name)
+            key = (EMBEDDED_PROVIDER, config.name)
             if config.type == "embedding":
-                loaded.embedding[target] = load_embedder(config, settings.data_dir)
+                loaded.embedding[key] = load_embedder(config, settings.data_dir)
             else:
-                loaded.chat[target] = load_engine(config, settings.data_dir)
+                loaded.chat[key] = load_engine(config, settings.data_dir)
         providers = {p.name: UpstreamProvider(p) for p in settings.providers}
         wanted = [
             *((r.type, t) for r in settings.routes for t in r.targets),
@@ -175,11 +178,11 @@ def load_engines(settings: Settings) -> Engines:
         for kind, spec in wanted:
             if spec.provider == EMBEDDED_PROVIDER:
                 continue  # loaded above, as the operation its models: entry says
-            target = table.target(spec.provider, spec.model)
-            if kind == "embedding" and target not in loaded.embedding:
-                loaded.embedding[target] = UpstreamEmbedder(providers[spec.provider], spec.model, str(target))
-            elif kind == "chat" and target not in loaded.chat:
-                loaded.chat[target] = UpstreamEngine(providers[spec.provider], spec.model, str(target))
+            key, label = (spec.provider, spec.model), f"{spec.provider}/{spec.model}"
+            if kind == "embedding" and key not in loaded.embedding:
+                loaded.embedding[key] = UpstreamEmbedder(providers[spec.provider], spec.model, label)
+            elif kind == "chat" and key not in loaded.chat:
+                loaded.chat[key] = UpstreamEngine(providers[spec.provider], spec.model, label)
     except BaseException:
         for engine in loaded.chat.values():
             if isinstance(engine, EmbeddedEngine):
