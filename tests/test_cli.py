@@ -53,6 +53,9 @@ def test_models_list_shows_size_quantization_architecture_context(tmp_path: Path
     assert result.returncode == 0, result.stderr
     for expected in ("smollm2-135m", "llama", "Q4_1", "135M", "92.1 MB", "4096"):
         assert expected in result.stdout, (expected, result.stdout)
+    # The default embedding model is served beside the chat model, and listed with its type.
+    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") > 2}
+    assert "chat" in rows["smollm2-135m"] and "embedding" in rows["all-minilm-l6-v2"], result.stdout
 
 
 def test_models_show_by_alias_as_json(tmp_path: Path) -> None:
@@ -60,7 +63,7 @@ def test_models_show_by_alias_as_json(tmp_path: Path) -> None:
     result = enclave("models", "show", "default", "--json", "--config", str(config))
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
-    assert info["name"] == "smollm2-135m" and info["aliases"] == ["default"]
+    assert info["name"] == "smollm2-135m" and info["aliases"] == ["default"] and info["type"] == "chat"
     assert info["architecture"] == "llama" and info["quantization"] == "Q4_1"
     assert info["context"] == 2048 and info["context_train"] == 8192
     assert info["parameters"] > 100_000_000 and info["size_bytes"] > 90_000_000

@@ -1,4 +1,4 @@
-"""enclave models list | show NAME."""
+"""enclave models list | show NAME: chat and embedding models alike."""
 
 from __future__ import annotations
 
@@ -40,15 +40,16 @@ def _inspect(config: ModelConfig, settings: Settings) -> ModelInfo:
 
 @app.command("list")
 def list_models(config: ConfigOption = None) -> None:
-    """List the configured models with their size, quantization, architecture and context."""
+    """List the configured models with their type, size, quantization, architecture and context."""
     settings = settings_or_exit(config)
     table = Table(title="models")
-    for column in ("name", "aliases", "architecture", "parameters", "quantization", "size", "context"):
+    for column in ("name", "type", "aliases", "architecture", "parameters", "quantization", "size", "context"):
         table.add_column(column)
     for model in settings.models:
         info = _inspect(model, settings)
         table.add_row(
             info.name,
+            model.type,
             ", ".join(info.aliases),
             info.architecture,
             _params(info.parameters),
@@ -74,6 +75,7 @@ def show_model(
     info = _inspect(match, settings)
     fields = {
         "name": info.name,
+        "type": match.type,
         "aliases": list(info.aliases),
         "source": info.source,
         "architecture": info.architecture,
@@ -83,8 +85,9 @@ def show_model(
         "size_bytes": info.size_bytes,
         "context": info.context,
         "context_train": info.context_train,
-        "chat_template": "from the model file" if info.chat_template else "ChatML (the file has none)",
     }
+    if match.type == "chat":  # an embedding model reads no conversation
+        fields["chat_template"] = "from the model file" if info.chat_template else "ChatML (the file has none)"
     if as_json:
         out.print_json(json.dumps(fields))
         return
