@@ -73,6 +73,18 @@ async def callers(embed: Embed) -> float:
 WORKLOADS = {"batch 32": batches, "8 callers": callers}
 
 
+def over_http(client: httpx.AsyncClient, model: str, headers: dict[str, str] | None = None) -> Embed:
+    """Embeds through an OpenAI-compatible /v1/embeddings at ``client``'s base URL (float vectors, in order)."""
+
+    async def embed(texts: Sequence[str]) -> np.ndarray:
+        response = await client.post("/v1/embeddings", json={"model": model, "input": list(texts)}, headers=headers)
+        response.raise_for_status()
+        data = sorted(response.json()["data"], key=lambda d: d["index"])
+        return np.array([d["embedding"] for d in data], np.float32)
+
+    return embed
+
+
 @contextmanager
 def llama_server(model: Path, threads: int) -> Iterator[str]:
     port = free_port()
@@ -116,14 +128,7 @@ async def compare(model: Path, url: str, threads: int, rounds: int) -> tuple[dic
         return (await engine.embed(texts)).vectors
 
     async with httpx.AsyncClient(base_url=url, timeout=600) as client:
-
-        async def theirs(texts: Sequence[str]) -> np.ndarray:
-            response = await client.post("/v1/embeddings", json={"model": "bench", "input": list(texts)})
-            response.raise_for_status()
-            data = sorted(response.json()["data"], key=lambda d: d["index"])
-            return np.array([d["embedding"] for d in data], np.float32)
-
-        peers = {"enclave": ours, "llama-server": theirs}
+        peers = {"enclave": ours, "llama-server": over_http(client, "bench")}
         rates: dict[str, dict[str, list[float]]] = {name: {} for name in peers}
         try:
             for embed in peers.values():
@@ -139,6 +144,24 @@ async def compare(model: Path, url: str, threads: int, rounds: int) -> tuple[dic
     return rates, vectors
 
 
+def report(rates: dict[str, dict[str, list[float]]], heading: str) -> None:
+    """Each peer's median (best) rate per workload, and the first peer's ratio to llama-server's: the median of
+    each round's own ratio, and that of the best rounds."""
+    print(f"{heading}: median (best)")
+    print(f"{'':16}" + "".join(f"{w:>20}" for w in WORKLOADS))
+    for name, figures in rates.items():
+        cells = (f"{statistics.median(figures[w]):.1f} ({max(figures[w]):.1f})" for w in WORKLOADS)
+        print(f"{name:16}" + "".join(f"{cell:>20}" for cell in cells))
+    ours = rates[next(iter(rates))]
+    ratios = {w: [a / b for a, b in zip(ours[w], rates["llama-server"][w], strict=True)] for w in WORKLOADS}
+    # The best round of each is what each does when nothing else runs: on a shared machine, the steadier figure.
+    best = {w: max(ours[w]) / max(rates["llama-server"][w]) for w in WORKLOADS}
+    cells = (f"{statistics.median(ratios[w]):.2f}x ({best[w]:.2f}x)" for w in WORKLOADS)
+    print(f"{'ratio':16}" + "".join(f"{cell:>20}" for cell in cells))
+    for w in WORKLOADS:
+        print(f"  ratio per round, {w}: {' '.join(f'{r:.2f}' for r in ratios[w])}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -149,18 +172,7 @@ def main() -> None:
     model = default_embedding_model_path(WORK / "embedding-data")
     with llama_server(model, args.threads) as url:
         rates, vectors = asyncio.run(compare(model, url, args.threads, args.rounds))
-    print(f"embeddings/s, all-MiniLM-L6-v2 F16, {args.threads} threads, {args.rounds} rounds: median (best)")
-    print(f"{'':14}" + "".join(f"{w:>20}" for w in WORKLOADS))
-    for name, figures in rates.items():
-        cells = (f"{statistics.median(figures[w]):.1f} ({max(figures[w]):.1f})" for w in WORKLOADS)
-        print(f"{name:14}" + "".join(f"{cell:>20}" for cell in cells))
-    ratios = {w: [a / b for a, b in zip(rates["enclave"][w], rates["llama-server"][w], strict=True)] for w in WORKLOADS}
-    # The best round of each is what each does when nothing else runs: on a shared machine, the steadier figure.
-    best = {w: max(rates["enclave"][w]) / max(rates["llama-server"][w]) for w in WORKLOADS}
-    cells = (f"{statistics.median(ratios[w]):.2f}x ({best[w]:.2f}x)" for w in WORKLOADS)
-    print(f"{'ratio':14}" + "".join(f"{cell:>20}" for cell in cells))
-    for w in WORKLOADS:
-        print(f"  ratio per round, {w}: {' '.join(f'{r:.2f}' for r in ratios[w])}")
+    report(rates, f"embeddings/s, all-MiniLM-L6-v2 F16, {args.threads} threads, {args.rounds} rounds")
     distances = 1 - np.sum(vectors["enclave"] * vectors["llama-server"], axis=1)
     worst = int(distances.argmax())
     print(

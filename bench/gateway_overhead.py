@@ -89,19 +89,23 @@ def redis_reachable() -> bool:
 
 def enclave_with_controls(mock: str, limits: str) -> tuple[Path, str]:
     """A fresh store and configuration with every control on, and a developer key of a limited project."""
-    data = WORK / f"gateway-bench-{limits}"
-    shutil.rmtree(data, ignore_errors=True)
-    data.mkdir(parents=True)
-    config = data / "enclave.yaml"
-    config.write_text(
-        f"data_dir: {data}\n"
+    return controlled_config(
+        WORK / f"gateway-bench-{limits}",
         "models: []\n"
         f"providers:\n  - {{name: mock, base_url: '{mock}/v1', zone: external, api_key_env: BENCH_KEY}}\n"
         "routes:\n  - {name: bench, targets: [mock/gpt-bench]}\n"
-        "auth: {mode: 'on'}\n"
         f"limits: {{backend: {limits}, redis_url: 'redis://127.0.0.1:6379/14'}}\n"
-        "prices: {tokens: {mock/gpt-bench: {input: 0.15, output: 0.60}}}\n"
+        "prices: {tokens: {mock/gpt-bench: {input: 0.15, output: 0.60}}}\n",
     )
+
+
+def controlled_config(data: Path, settings: str) -> tuple[Path, str]:
+    """A fresh data folder ``data`` whose enclave.yaml has ``settings`` (YAML lines) and keys required, a project
+    with per-minute request and token limits and a monthly budget, and a developer key of that project."""
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    config = data / "enclave.yaml"
+    config.write_text(f"data_dir: {data}\nauth: {{mode: 'on'}}\n{settings}")
     cli = [sys.executable, "-m", "enclave.cli.main"]
     subprocess.run(
         [
