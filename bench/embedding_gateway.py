@@ -9,8 +9,10 @@ round by round; each round's ratio is kept and the median printed.
 
 The gateway's own time per embedding request: single short inputs, one request at a time, alternating between
 enclave over HTTP and enclave's engine in this process (same GGUF, threads and settings); p50 of the one minus p50
-of the other, so HTTP, the client, the controls and the engine's thread hop all count as the gateway's. The
-server's own ledger gives a second figure: each request's recorded latency minus its recorded compute time.
+of the other, so HTTP, the client, the controls and the engine's thread hop all count as the gateway's; and the
+same less a floor for this Python client alone (httpx asking llama-server's /health, answered in microseconds).
+The server's own ledger gives a third figure: each request's recorded latency minus its recorded compute time
+(from the pipeline's start to its end, so without HTTP parsing and JSON encoding).
 
     bench/build_peers.sh                       # once: builds llama-server
     .venv/bin/python bench/embedding_gateway.py [--threads 2] [--rounds 3] [--requests 300]
@@ -110,6 +112,7 @@ async def measure(
                 "enclave HTTP": peers["enclave (HTTP)"],
                 "engine in-process": in_process,
                 "llama-server HTTP": peers["llama-server"],
+                "client floor": lambda _texts: theirs.get("/health"),
             }
             await latencies(calls, 3)  # warm-up
             single = await latencies(calls, requests)
@@ -152,6 +155,7 @@ def main() -> None:
         print(f"  {name:20} {value:.3f}")
     gateway = p50["enclave HTTP"] - p50["engine in-process"]
     print(f"  gateway's own time (enclave HTTP - engine in-process): {gateway:.3f} ms")
+    print(f"  the same less the client floor (httpx to llama-server's /health): {gateway - p50['client floor']:.3f} ms")
     if ledger := ledger_overhead(store, args.requests):
         print(f"  by the server's ledger (latency - compute), p50 of {len(ledger)}: {statistics.median(ledger):.3f} ms")
 
