@@ -174,6 +174,12 @@ def test_hourly_burst_right_after_start_up_overspends_at_most_one_request(tmp_pa
         # A new process: its first burst meets a month already begun, loading while requests arrive.
         with running_server(config, tmp_path / "second.log") as base:
             statuses = _burst([base], key, 16)
+            # The budget is 4 probes run alone; a fresh process reserves at its default rate. On a machine so loaded
+            # that a lone probe cost more than 16 such reservations, the first burst fits under the budget: burst on
+            # (the rates measured by then) until the budget refuses, and hold the bound there.
+            deadline = time.monotonic() + 300
+            while 429 not in statuses and time.monotonic() < deadline:
+                statuses += _burst([base], key, 16)
     total, largest, served = _spend(url, "tight")
     assert statuses.count(429) > 0 and served >= 2, statuses
     assert total <= budget + largest, (total, budget, largest, statuses)
