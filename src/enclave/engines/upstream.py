@@ -373,15 +373,15 @@ class UpstreamEngine:
 
     # --- non-streaming ---------------------------------------------------------------------------------------
 
-    async def _whole(self, path: str, request: GenerationRequest) -> UpstreamGeneration:
+    async def _post(self, path: str, body: dict[str, Any]) -> bytes:
+        """POST ``body`` to ``path`` and read the whole answer within the total timeout; transport failures,
+        timeouts and non-200 statuses raised as the errors a client sees."""
         provider = self.provider
         total = provider.config.timeouts.total
         try:
             async with (
                 asyncio.timeout(total),
-                provider.session.post(
-                    provider.url(path), params=provider.query, json=_body(self.model, request, stream=False)
-                ) as response,
+                provider.session.post(provider.url(path), params=provider.query, json=body) as response,
             ):
                 status, content, headers = response.status, await response.read(), response.headers
         except aiohttp.ClientError as exc:  # first: aiohttp's connect timeout is a ClientError and a TimeoutError
@@ -390,6 +390,10 @@ class UpstreamEngine:
             raise UpstreamTimeout(f"{self._name} did not answer within {total:g} s") from None
         if status != 200:
             raise self._status_error(status, content, headers)
+        return content
+
+    async def _whole(self, path: str, request: GenerationRequest) -> UpstreamGeneration:
+        content = await self._post(path, _body(self.model, request, stream=False))
         try:
             data = json.loads(content)
             deltas = _whole_deltas(data)

@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
 import numpy as np
 
 from enclave.engines.base import EmbeddingInput, Embeddings
 from enclave.engines.upstream import UpstreamEngine
-from enclave.errors import UpstreamFailed, UpstreamTimeout
+from enclave.errors import UpstreamFailed
 
 
 class UpstreamEmbedder(UpstreamEngine):
@@ -22,8 +20,6 @@ class UpstreamEmbedder(UpstreamEngine):
     ``dimensions`` is passed on, for the upstream to honour or refuse."""
 
     async def embed(self, inputs: Sequence[EmbeddingInput], *, dimensions: int | None = None) -> Embeddings:
-        provider = self.provider
-        total = provider.config.timeouts.total
         body: dict[str, Any] = {
             "model": self.model,
             "input": [item if isinstance(item, str) else list(item) for item in inputs],
@@ -31,18 +27,7 @@ class UpstreamEmbedder(UpstreamEngine):
         }
         if dimensions is not None:
             body["dimensions"] = dimensions
-        try:
-            async with (
-                asyncio.timeout(total),
-                provider.session.post(provider.url("/embeddings"), params=provider.query, json=body) as response,
-            ):
-                status, content, headers = response.status, await response.read(), response.headers
-        except aiohttp.ClientError as exc:  # first: aiohttp's connect timeout is a ClientError and a TimeoutError
-            raise self._transport_error(exc) from None
-        except TimeoutError:
-            raise UpstreamTimeout(f"{self._name} did not answer within {total:g} s") from None
-        if status != 200:
-            raise self._status_error(status, content, headers)
+        content = await self._post("/embeddings", body)
         try:
             data = json.loads(content)
             rows = sorted(data["data"], key=lambda row: int(row["index"]))
