@@ -9,7 +9,6 @@ each target was sent.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,8 @@ from enclave.errors import EnclaveError, InvalidRequest, UpstreamTimeout
 from enclave.gateway import Gateway
 from enclave.gateway.pipeline import InferenceCall
 from enclave.store.db import open_engine
-from enclave.store.schema import audit_log, usage
+from enclave.store.schema import usage
+from tests.audits import last_audit
 from tests.fake_upstream import OTHER_REPLY, REPLY, USAGE, FakeUpstream, fake_upstream
 
 FIRST_TWO = "Hello from "  # what midstream, stall and refuse-midstream send before their fault
@@ -110,14 +110,8 @@ def ledger(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     engine = open_engine(f"sqlite:///{settings.data_dir / 'enclave.db'}")
     with engine.connect() as connection:
         row = connection.execute(select(usage).order_by(usage.c.id.desc()).limit(1)).mappings().one()
-        details = connection.execute(
-            select(audit_log.c.details)
-            .where(audit_log.c.action == "inference")
-            .order_by(audit_log.c.seq.desc())
-            .limit(1)
-        ).scalar_one()
     engine.dispose()
-    return dict(row), json.loads(details)
+    return dict(row), last_audit(settings)
 
 
 def circuit(gateway: Gateway, model: str) -> dict[str, Any]:
